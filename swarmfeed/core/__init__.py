@@ -1,0 +1,1 @@
+"""Pure protocol logic: formats, signatures, verification and policies, with no I/O."""

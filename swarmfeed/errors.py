@@ -1,0 +1,39 @@
+"""Exceptions raised across swarmfeed; each names why input was refused."""
+
+from __future__ import annotations
+
+
+class SwarmfeedError(Exception):
+    """Base class of every error swarmfeed raises on purpose."""
+
+
+class InvalidInput(SwarmfeedError, ValueError):
+    """Input from a user or a peer that swarmfeed refuses (malformed, oversized, unsafe)."""
+
+
+class BencodeError(InvalidInput):
+    """Bytes that are not canonical, limited bencoding."""
+
+
+class InvalidSignature(InvalidInput):
+    """A signature that does not verify against the claimed key."""
+
+
+class WrongAuthor(InvalidInput):
+    """Signed data whose author is not the expected one."""
+
+
+class RolledBack(InvalidInput):
+    """A head or log that goes backwards: lower seq, replayed seq, rewritten history."""
+
+
+class UnsafePath(InvalidInput):
+    """A path that could escape its folder or is not portable."""
+
+
+class TooLarge(InvalidInput):
+    """Data over a protocol or configured size limit."""
+
+
+class NotFound(SwarmfeedError, LookupError):
+    """A post, author, torrent or file that this node does not know."""
