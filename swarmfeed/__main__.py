@@ -1,0 +1,5 @@
+"""Run the CLI with ``python -m swarmfeed``."""
+
+from swarmfeed.cli.main import main
+
+main()

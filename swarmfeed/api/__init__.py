@@ -1,0 +1,1 @@
+"""The HTTP JSON API (FastAPI): the stable contract the CLI, the web UI and tests drive."""

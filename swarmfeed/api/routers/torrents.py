@@ -1,0 +1,61 @@
+"""GET /api/torrents: what this node seeds and downloads, with peers and rates."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from swarmfeed.api.deps import NodeDep
+
+router = APIRouter(prefix="/api", tags=["torrents"])
+
+
+class TorrentOut(BaseModel):
+    """One torrent in the engine and what it is to swarmfeed."""
+
+    infohash: str
+    name: str
+    kind: str
+    author: str | None
+    post_id: str | None
+    state: str
+    progress: float
+    total_wanted: int
+    total_done: int
+    download_rate: int
+    upload_rate: int
+    total_upload: int
+    total_download: int
+    peers: int
+    seeds: int
+    seeding: bool
+    distributed_copies: float
+    error: str | None
+
+
+@router.get("/torrents")
+async def list_torrents(node: NodeDep) -> list[TorrentOut]:
+    """Return every torrent with its state, peers, rates and bytes served to others."""
+    return [
+        TorrentOut(
+            infohash=status.infohash,
+            name=status.name,
+            kind=row.kind if row else "unknown",
+            author=row.author if row else None,
+            post_id=row.post_id if row else None,
+            state=status.state,
+            progress=status.progress,
+            total_wanted=status.total_wanted,
+            total_done=status.total_done,
+            download_rate=status.download_rate,
+            upload_rate=status.upload_rate,
+            total_upload=status.all_time_upload,
+            total_download=status.total_download,
+            peers=status.num_peers,
+            seeds=status.num_seeds,
+            seeding=status.is_seeding,
+            distributed_copies=status.distributed_copies,
+            error=status.error,
+        )
+        for row, status in node.torrents()
+    ]

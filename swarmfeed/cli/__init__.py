@@ -1,0 +1,1 @@
+"""The ``swarmfeed`` command line."""

@@ -1,0 +1,341 @@
+"""``swarmfeed``: init, node, id, post, follow, unfollow, follows, timeline, status, torrents."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from swarmfeed.cli.client import ApiClient, ApiError
+from swarmfeed.core.identity import author_address
+from swarmfeed.errors import SwarmfeedError
+from swarmfeed.node.config import DEFAULT_HOME, Settings
+from swarmfeed.node.layout import HomeLayout
+from swarmfeed.store import keystore
+
+console = Console()
+err_console = Console(stderr=True)
+
+home_option = click.option(
+    "--home",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="SWARMFEED_HOME",
+    default=DEFAULT_HOME,
+    show_default=True,
+    help="Data directory of the node.",
+)
+api_option = click.option(
+    "--api", envvar="SWARMFEED_API", default=None, help="Node API URL (default: from --http)."
+)
+http_option = click.option(
+    "--http", envvar="SWARMFEED_HTTP", default=None, help="Node HTTP address IP:PORT."
+)
+
+
+def _client(home: Path, http: str | None, api: str | None) -> ApiClient:
+    settings = Settings.load(home=home, http=http)
+    return ApiClient.for_home(settings.home, settings.http, api, None)
+
+
+def _passphrase(prompt: bool) -> str | None:
+    env = os.environ.get("SWARMFEED_PASSPHRASE")
+    if env is not None:
+        return env
+    if prompt:
+        return str(click.prompt("Passphrase", hide_input=True, confirmation_prompt=True))
+    return None
+
+
+@click.group()
+@click.version_option(package_name="swarmfeed")
+def main() -> None:
+    """swarmfeed: signed feeds as torrents, found through the DHT, seeded by every follower."""
+
+
+@main.command()
+@home_option
+@click.option("--passphrase/--no-passphrase", default=False, help="Seal the key with a passphrase.")
+def init(home: Path, passphrase: bool) -> None:
+    """Create this node's identity (an ed25519 key) and print its author address."""
+    path = HomeLayout(home).key_file
+    if path.exists():
+        raise click.ClickException(f"{path} already exists; `swarmfeed id` shows its address")
+    keys, _ = keystore.load_or_create(path, _passphrase(passphrase))
+    console.print(f"created {path}")
+    console.print(author_address(keys.public_key))
+
+
+@main.command(name="id")
+@home_option
+def show_id(home: Path) -> None:
+    """Print this node's author address (BEP 46 magnet link)."""
+    path = HomeLayout(home).key_file
+    if not path.exists():
+        raise click.ClickException(f"no identity in {home}; run `swarmfeed init`")
+    try:
+        keys = keystore.load_keys(path, os.environ.get("SWARMFEED_PASSPHRASE"))
+    except keystore.PassphraseRequired:
+        keys = keystore.load_keys(path, click.prompt("Passphrase", hide_input=True))
+    except SwarmfeedError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(author_address(keys.public_key))
+
+
+@main.command()
+@home_option
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("--listen", default=None, help="BitTorrent/DHT address IP:PORT.")
+@click.option("--http", default=None, help="API and web UI address IP:PORT [127.0.0.1:8080].")
+@click.option("--bootstrap", multiple=True, help="DHT bootstrap node HOST:PORT (repeatable).")
+@click.option(
+    "--no-public-dht", "no_public_dht", is_flag=True, default=None,
+    help="Do not join the public DHT; use only --bootstrap nodes (private swarm).",
+)
+@click.option("--poll-interval", type=float, default=None, help="Seconds between head polls.")
+@click.option("--republish-interval", type=float, default=None, help="Seconds between re-puts.")
+@click.option("--upload-rate", "upload_rate_limit", type=int, default=None, help="Bytes/s cap.")
+@click.option("--download-rate", "download_rate_limit", type=int, default=None, help="Bytes/s cap.")
+@click.option("--rate-limit-local", "rate_limit_local_peers", is_flag=True, default=None,
+              help="Apply rate limits to loopback/LAN peers too (benchmarks).")
+@click.option("--name", "profile_name", default=None, help="Display name published with posts.")
+@click.option("--log-level", default=None)
+def node(home: Path, config: Path | None, bootstrap: tuple[str, ...],
+         no_public_dht: bool | None, **flags: Any) -> None:
+    """Run the node: libtorrent session, DHT, follower sync, API and web UI."""
+    from swarmfeed.node.node import Node
+    from swarmfeed.node.runner import configure_logging, run_node
+
+    try:
+        settings = Settings.load(
+            config,
+            home=home,
+            bootstrap=list(bootstrap) or None,
+            public_dht=False if no_public_dht else None,
+            **flags,
+        )
+        configure_logging(settings)
+        passphrase = os.environ.get("SWARMFEED_PASSPHRASE")
+        try:
+            built = Node.from_settings(settings, passphrase)
+        except keystore.PassphraseRequired:
+            built = Node.from_settings(settings, click.prompt("Passphrase", hide_input=True))
+    except SwarmfeedError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    def ready(running: Node) -> None:
+        host, port = settings.http_endpoint
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        url = f"http://{shown}:{port}/"
+        if running.web_token:
+            url += f"?token={running.web_token}"
+        err_console.print(f"[bold]swarmfeed[/] author {running.address}")
+        err_console.print(f"web UI and API: {url}  (API docs at /docs)")
+
+    asyncio.run(run_node(built, ready))
+
+
+@main.command()
+@home_option
+@http_option
+@api_option
+@click.argument("text", default="")
+@click.option("--file", "files", multiple=True, type=click.Path(path_type=Path, exists=True,
+              dir_okay=False), help="Attach a media file (repeatable).")
+def post(home: Path, http: str | None, api: str | None, text: str, files: tuple[Path, ...]) -> None:
+    """Publish a post with optional media files; shows hashing progress."""
+    client = _client(home, http, api)
+    upload_id = uuid.uuid4().hex
+    result: dict[str, Any] = {}
+
+    def send() -> None:
+        try:
+            result["post"] = client.post_multipart(
+                "/api/posts",
+                {"text": text, "upload_id": upload_id},
+                [("files", path) for path in files],
+                timeout=3600,
+            )
+        except ApiError as exc:
+            result["error"] = exc
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    if files:
+        _show_hashing(client, upload_id, sender)
+    sender.join()
+    if "error" in result:
+        raise click.ClickException(str(result["error"]))
+    created = result["post"]
+    console.print(f"posted [bold]{created['id']}[/] (seq {created['seq']})")
+    if created.get("media"):
+        console.print(f"media: {created['media']['magnet']}")
+
+
+def _show_hashing(client: ApiClient, upload_id: str, sender: threading.Thread) -> None:
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("uploading", total=None)
+        while sender.is_alive():
+            try:
+                state = client.get(f"/api/uploads/{upload_id}")
+            except ApiError:
+                state = None
+            if state and state["phase"] == "hashing":
+                bar.update(task, description="hashing media", total=state["total"] or None,
+                           completed=state["done"])
+            sender.join(timeout=0.2)
+
+
+@main.command()
+@home_option
+@http_option
+@api_option
+@click.argument("address")
+def follow(home: Path, http: str | None, api: str | None, address: str) -> None:
+    """Follow an author by BEP 46 address or hex key; its feed is fetched and seeded."""
+    try:
+        row = _client(home, http, api).request("POST", "/api/follows", json={"author": address})
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"following {row['address']} ({row['state']})")
+
+
+@main.command()
+@home_option
+@http_option
+@api_option
+@click.argument("address")
+def unfollow(home: Path, http: str | None, api: str | None, address: str) -> None:
+    """Stop following an author and stop seeding its data."""
+    try:
+        from swarmfeed.core.identity import parse_author
+
+        key = parse_author(address).hex()
+        _client(home, http, api).request("DELETE", f"/api/follows/{key}")
+    except (ApiError, SwarmfeedError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"unfollowed {key}")
+
+
+@main.command()
+@home_option
+@http_option
+@api_option
+def follows(home: Path, http: str | None, api: str | None) -> None:
+    """List followed authors with their sync state."""
+    try:
+        rows = _client(home, http, api).get("/api/follows")
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    table = Table("author", "name", "state", "seq", "posts", "last error")
+    for row in rows:
+        table.add_row(row["author"][:16], row["name"] or "", row["state"],
+                      str(row["last_seen_seq"] or "-"), str(row["posts"]), row["last_error"] or "")
+    console.print(table)
+
+
+@main.command()
+@home_option
+@http_option
+@api_option
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+def timeline(home: Path, http: str | None, api: str | None, limit: int) -> None:
+    """Show own and followed posts, newest first."""
+    try:
+        page = _client(home, http, api).get("/api/timeline", limit=limit)
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not page["posts"]:
+        console.print("no posts yet")
+    for item in page["posts"]:
+        when = dt.datetime.fromtimestamp(item["created"]).strftime("%Y-%m-%d %H:%M")
+        who = item["author_name"] or item["author"][:16]
+        mark = "✓" if item["verified"] else "✗"
+        console.print(f"[bold]{who}[/] {when} #{item['seq']} {mark}")
+        console.print(item["text"], markup=False, highlight=False)
+        media = item["media"]
+        if media:
+            names = ", ".join(f["path"] for f in media["files"])
+            console.print(f"  media: {names} — {media['state']} {media['progress'] * 100:.0f}%")
+        console.print()
+
+
+@main.command()
+@home_option
+@http_option
+@api_option
+def status(home: Path, http: str | None, api: str | None) -> None:
+    """Show the node's author address, DHT nodes, torrents, peers and traffic."""
+    try:
+        info = _client(home, http, api).get("/api/status")
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    table = Table(show_header=False)
+    for key in ("address", "dht_nodes", "torrents", "seeding", "peers", "follows", "posts",
+                "bytes_up", "bytes_down", "upload_rate", "download_rate"):
+        table.add_row(key, str(info[key]))
+    console.print(table)
+
+
+@main.command()
+@home_option
+@http_option
+@api_option
+@click.option("--watch", is_flag=True, help="Show live progress bars until every torrent is done.")
+def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None:
+    """List the torrents this node seeds and downloads (live progress with --watch)."""
+    client = _client(home, http, api)
+    try:
+        rows = client.get("/api/torrents")
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not watch:
+        table = Table("infohash", "kind", "state", "progress", "peers", "uploaded")
+        for row in rows:
+            table.add_row(row["infohash"][:16], row["kind"], row["state"],
+                          f"{row['progress'] * 100:.0f}%", str(row["peers"]), str(row["total_upload"]))
+        console.print(table)
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=err_console) as bar:
+        tasks: dict[str, Any] = {}
+        while True:
+            for row in client.get("/api/torrents"):
+                ih = row["infohash"]
+                if ih not in tasks:
+                    tasks[ih] = bar.add_task(f"{row['kind']} {row['name'][:24]}",
+                                             total=row["total_wanted"] or None)
+                bar.update(tasks[ih], completed=row["total_done"], total=row["total_wanted"] or None)
+            if all(task.finished for task in bar.tasks):
+                break
+            time.sleep(0.5)  # refresh rate of the display
+
+
+@main.command()
+@click.option("--home", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for the demo nodes (default: a temporary one).")
+@click.option("--http", default="127.0.0.1:8080", show_default=True)
+@click.option("--creators", type=click.IntRange(1, 5), default=3, show_default=True)
+@click.option("--media-size", type=int, default=4 * 1024 * 1024, show_default=True)
+def demo(home: Path | None, http: str, creators: int, media_size: int) -> None:
+    """Run a private loopback swarm: your node plus sample creators posting generated media."""
+    from swarmfeed.demo import run_demo
+
+    run_demo(home, http, creators, media_size)

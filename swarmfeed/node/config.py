@@ -1,0 +1,118 @@
+"""Node settings: command-line flags > environment (SWARMFEED_*) > TOML file > defaults."""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from swarmfeed.errors import InvalidInput
+
+DEFAULT_HOME = Path.home() / ".swarmfeed"
+CONFIG_FILE_NAME = "config.toml"
+
+
+def parse_endpoint(text: str, field: str = "address") -> tuple[str, int]:
+    """Parse ``HOST:PORT`` (``[v6]:PORT`` for IPv6) into a host and a port."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise InvalidInput(f"{field} must look like HOST:PORT, got {text!r}")
+    port = int(port_text)
+    if not 0 <= port <= 65535:
+        raise InvalidInput(f"{field} port {port} is out of range")
+    return host.strip("[]"), port
+
+
+def is_loopback(host: str) -> bool:
+    """Return True when ``host`` names a loopback address."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Everything a node can be configured with; see ``swarmfeed node --help``."""
+
+    model_config = SettingsConfigDict(env_prefix="SWARMFEED_", extra="forbid")
+
+    home: Path = DEFAULT_HOME
+    listen: str = "0.0.0.0:6881"  # noqa: S104 - BitTorrent must be reachable by peers
+    http: str = "127.0.0.1:8080"
+    bootstrap: list[str] = Field(default_factory=list)
+    public_dht: bool = True
+    poll_interval: float = 300.0
+    poll_jitter: float = 0.2
+    republish_interval: float = 1800.0
+    upload_rate_limit: int = 0
+    download_rate_limit: int = 0
+    rate_limit_local_peers: bool = False
+    max_upload_bytes: int = 2 * 1024**3
+    web_token: str | None = None
+    super_seed_new_media: bool = True
+    log_level: str = "INFO"
+    profile_name: str = ""
+    profile_bio: str = ""
+
+    @field_validator("listen", "http")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        parse_endpoint(value)
+        return value
+
+    @field_validator("bootstrap")
+    @classmethod
+    def _bootstrap(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_endpoint(item, "bootstrap node")
+        return value
+
+    @property
+    def listen_endpoint(self) -> tuple[str, int]:
+        """Return the BitTorrent/DHT address."""
+        return parse_endpoint(self.listen)
+
+    @property
+    def http_endpoint(self) -> tuple[str, int]:
+        """Return the HTTP API address."""
+        return parse_endpoint(self.http)
+
+    @property
+    def bootstrap_nodes(self) -> tuple[tuple[str, int], ...]:
+        """Return the configured DHT bootstrap nodes."""
+        return tuple(parse_endpoint(item, "bootstrap node") for item in self.bootstrap)
+
+    @property
+    def needs_token(self) -> bool:
+        """Return True when the web UI is reachable beyond loopback and must be gated."""
+        return not is_loopback(self.http_endpoint[0])
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **flags: Any) -> Settings:
+        """Build settings from flags (None values ignored), environment and a TOML file.
+
+        The TOML file is ``config_file`` or ``<home>/config.toml`` when it exists; its keys are
+        the field names (``listen = "0.0.0.0:6881"``).
+        """
+        given = {key: value for key, value in flags.items() if value is not None}
+        env_home = cls().home if "home" not in given else Path(given["home"])
+        path = config_file or env_home.expanduser() / CONFIG_FILE_NAME
+        from_file: dict[str, Any] = {}
+        if path.exists():
+            try:
+                from_file = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise InvalidInput(f"{path}: {exc}") from exc
+        elif config_file is not None:
+            raise InvalidInput(f"config file {config_file} does not exist")
+        from_env = cls().model_dump(exclude_unset=True)
+        merged = {**from_file, **from_env, **given}
+        settings = cls(**merged)
+        settings.home = settings.home.expanduser()
+        return settings

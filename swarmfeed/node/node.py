@@ -1,0 +1,331 @@
+"""The composition root: builds every part of a node from Settings and runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from swarmfeed.core import bencoding
+from swarmfeed.core.bep44 import MutableItem
+from swarmfeed.core.feed import FeedPage, Profile, decode_head_value, verify_page
+from swarmfeed.core.identity import KeyPair, author_address
+from swarmfeed.core.posts import SignedPost
+from swarmfeed.dht.client import DhtClient
+from swarmfeed.engine.engine import Engine
+from swarmfeed.engine.types import (
+    EngineConfig,
+    EngineEvent,
+    FileEntry,
+    MetadataRefused,
+    SessionStatus,
+    TorrentFinished,
+    TorrentStatus,
+)
+from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
+from swarmfeed.node.config import Settings
+from swarmfeed.node.events import EventBus, MediaComplete
+from swarmfeed.node.follower import Follower, FollowTimings
+from swarmfeed.node.layout import HomeLayout
+from swarmfeed.node.publisher import Publisher, Upload
+from swarmfeed.node.torrents import Progress, TorrentShelf
+from swarmfeed.store import keystore
+from swarmfeed.store.database import (
+    Database,
+    FollowRow,
+    HeadRow,
+    PageRow,
+    StoredPost,
+    TorrentRow,
+)
+
+log = logging.getLogger("swarmfeed.node")
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """A snapshot of what the node is doing."""
+
+    author: str
+    address: str
+    session: SessionStatus
+    torrents: int
+    seeding: int
+    follows: int
+    posts: int
+
+
+class Node:
+    """A running swarmfeed node: one engine, one DHT client, one index, two roles."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        keys: KeyPair,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.author = keys.public_key.hex()
+        self.address = author_address(keys.public_key)
+        self.clock = clock
+        self.layout = HomeLayout(settings.home)
+        self.layout.home.mkdir(parents=True, exist_ok=True)
+        self.web_token = settings.web_token or (
+            secrets.token_urlsafe(24) if settings.needs_token else None
+        )
+        self.db = Database(self.layout.database)
+        self.events = EventBus()
+        self.engine = Engine(
+            EngineConfig(
+                listen_interface=settings.listen,
+                bootstrap_nodes=settings.bootstrap_nodes,
+                public_dht=settings.public_dht,
+                local_only=not settings.public_dht,
+                upload_rate_limit=settings.upload_rate_limit,
+                download_rate_limit=settings.download_rate_limit,
+                rate_limit_local_peers=settings.rate_limit_local_peers,
+            ),
+            self.layout.engine_state,
+        )
+        listen_host = settings.listen_endpoint[0]
+        self.dht = DhtClient(
+            "0.0.0.0" if listen_host in ("", "0.0.0.0", "::") else listen_host,  # noqa: S104
+            self._dht_seeds,
+        )
+        self.shelf = TorrentShelf(self.layout, self.engine)
+        profile = (
+            Profile(settings.profile_name, settings.profile_bio)
+            if settings.profile_name or settings.profile_bio
+            else None
+        )
+        self.publisher = Publisher(
+            keys,
+            self.layout,
+            self.db,
+            self.shelf,
+            self.dht,
+            self.events,
+            clock,
+            profile=profile,
+            super_seed_media=settings.super_seed_new_media,
+            max_upload_bytes=settings.max_upload_bytes,
+        )
+        self.follower = Follower(
+            self.layout,
+            self.db,
+            self.engine,
+            self.shelf,
+            self.dht,
+            self.events,
+            clock,
+            FollowTimings(
+                poll_interval=settings.poll_interval,
+                poll_jitter=settings.poll_jitter,
+                republish_interval=settings.republish_interval,
+            ),
+        )
+        self._background: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, passphrase: str | None = None) -> Node:
+        """Load (or create) the identity in ``settings.home`` and build the node."""
+        keys, created = keystore.load_or_create(HomeLayout(settings.home).key_file, passphrase)
+        if created:
+            log.info("created a new identity in %s", settings.home)
+        return cls(settings, keys)
+
+    def _dht_seeds(self) -> list[tuple[str, int]]:
+        return [*self.engine.dht_nodes(), *self.settings.bootstrap_nodes]
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the engine and the DHT client, rebuild the index if lost, start syncing."""
+        self.layout.staging.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.layout.staging, ignore_errors=True)
+        self.layout.staging.mkdir(parents=True, exist_ok=True)
+        self.engine.subscribe(self._on_engine_event)
+        await self.engine.start()
+        await self.dht.start()
+        if self.db.is_empty():
+            self.rebuild_index()
+        self.follower.start()
+        self._spawn(self._own_head_loop())
+        log.info("node %s listening on %s", self.address, self.settings.listen)
+
+    async def stop(self) -> None:
+        """Flush and stop everything; safe to call once after start."""
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.follower.close()
+        await self.publisher.close()
+        await self.dht.close()
+        await self.engine.stop()
+        self.db.close()
+        log.info("node stopped")
+
+    def _spawn(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _own_head_loop(self) -> None:
+        """Learn the DHT's view of our head once, then keep our head alive in the DHT."""
+        try:
+            await self.publisher.recover_head_seq()
+        except (SwarmfeedError, OSError) as exc:
+            log.warning("could not look up our own head: %s", exc)
+        while True:
+            await self.publisher.republish()
+            await asyncio.sleep(self.settings.republish_interval)  # periodic timer
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        if isinstance(event, MetadataRefused):
+            self.follower.note_refused(event.infohash)
+        elif isinstance(event, TorrentFinished):
+            row = self.db.torrent(event.infohash)
+            if row is not None and row.kind == "media":
+                self.events.publish(MediaComplete(event.infohash))
+
+    # the index is a view of the logs ---------------------------------------------------------
+
+    def rebuild_index(self) -> None:
+        """Recreate the database from the signed logs on disk (own head and followed heads)."""
+        own = self.publisher.own_head()
+        if own is not None:
+            self._index_chain(self.author, own)
+        if self.layout.heads.is_dir():
+            for path in sorted(self.layout.heads.glob("*.bencode")):
+                author = path.stem
+                try:
+                    item = MutableItem.from_bencodable(
+                        bencoding.decode(path.read_bytes(), max_size=4096)
+                    )
+                    self.db.add_follow(author, int(self.clock()))
+                    self._index_chain(author, item)
+                except (SwarmfeedError, OSError) as exc:
+                    log.warning("could not rebuild %s from its log: %s", author[:16], exc)
+        log.info("rebuilt the index from the logs on disk")
+
+    def _index_chain(self, author: str, item: MutableItem) -> None:
+        key = bytes.fromhex(author)
+        pointer = decode_head_value(item.value)
+        infohash: str | None = pointer.infohash.hex()
+        pages: list[tuple[str, FeedPage]] = []
+        while infohash is not None:
+            page = self.shelf.read_page(infohash)
+            if page is None:
+                log.warning("page %s of %s is not on disk", infohash[:16], author[:16])
+                break
+            verify_page(page, key)
+            pages.append((infohash, page))
+            infohash = page.prev.hex() if page.prev else None
+        now = int(self.clock())
+        for page_ih, page in reversed(pages):
+            self.db.add_posts(list(page.posts), now)
+            self.db.set_page(
+                PageRow(author, page.index, page_ih, page.first, len(page.posts), page.is_full)
+            )
+            self.db.add_torrent(TorrentRow(page_ih, "page", author, None), now)
+            if page.profile is not None:
+                self.db.set_profile(author, page.profile.name, page.profile.bio)
+            for signed in page.posts:
+                if signed.post.media is not None:
+                    self.db.add_torrent(
+                        TorrentRow(signed.post.media.infohash.hex(), "media", author, signed.id),
+                        now,
+                    )
+        self.db.set_head(
+            HeadRow(
+                author,
+                item.seq,
+                pointer.count,
+                pointer.infohash.hex(),
+                bencoding.encode(item.to_bencodable()),
+            ),
+            now,
+        )
+
+    # services used by the API and the web UI -------------------------------------------------
+
+    async def create_post(
+        self, text: str, uploads: Sequence[Upload] = (), progress: Progress | None = None
+    ) -> SignedPost:
+        """Publish a post by this node's author."""
+        return await self.publisher.publish(text, uploads, progress)
+
+    def post(self, post_id: str) -> StoredPost:
+        """Return a stored post or raise NotFound."""
+        stored = self.db.post(post_id.lower())
+        if stored is None:
+            raise NotFound(f"no post with id {post_id}")
+        return stored
+
+    def timeline(self, limit: int = 50, before: tuple[int, int, str] | None = None) -> list[StoredPost]:
+        """Return own and followed posts, newest first."""
+        return self.db.timeline([self.author, *self.db.followed_authors()], limit, before)
+
+    def author_posts(
+        self, author: str, limit: int = 50, before: tuple[int, int, str] | None = None
+    ) -> list[StoredPost]:
+        """Return the stored posts of ``author``, newest first."""
+        return self.db.timeline([author], limit, before)
+
+    def follow(self, author: bytes) -> bool:
+        """Follow ``author``; return False if already followed."""
+        hex_key = author.hex()
+        if hex_key == self.author:
+            raise InvalidInput("a node cannot follow its own author")
+        return self.follower.follow(hex_key)
+
+    def unfollow(self, author: bytes) -> None:
+        """Unfollow ``author`` or raise NotFound."""
+        if not self.follower.unfollow(author.hex()):
+            raise NotFound(f"not following {author.hex()}")
+
+    def follows(self) -> list[FollowRow]:
+        """Return every followed author with its sync state."""
+        return self.db.follows()
+
+    def torrent_status(self, infohash: str) -> TorrentStatus | None:
+        """Return the engine's status of a torrent, or None if the engine does not hold it."""
+        return self.engine.status(infohash) if self.engine.has(infohash) else None
+
+    def torrents(self) -> list[tuple[TorrentRow | None, TorrentStatus]]:
+        """Return every torrent in the engine with what it is to swarmfeed."""
+        return [(self.db.torrent(s.infohash), s) for s in self.engine.list_status()]
+
+    def status(self) -> NodeStatus:
+        """Return a snapshot of the node."""
+        torrents = self.engine.list_status()
+        return NodeStatus(
+            author=self.author,
+            address=self.address,
+            session=self.engine.session_status(),
+            torrents=len(torrents),
+            seeding=sum(1 for t in torrents if t.is_seeding),
+            follows=len(self.db.followed_authors()),
+            posts=self.db.post_count(self.author),
+        )
+
+    def media_file(self, infohash: str, path: str) -> FileEntry:
+        """Return the file ``path`` of media torrent ``infohash`` or raise NotFound."""
+        infohash = infohash.lower()
+        if not self.engine.has(infohash):
+            raise NotFound(f"no media torrent {infohash}")
+        for entry in self.engine.files(infohash):
+            if entry.path == path:
+                return entry
+        raise NotFound(f"media torrent {infohash} has no file {path!r}")
+
+    def media_path_root(self, infohash: str) -> Path:
+        """Return the save path of torrent ``infohash``."""
+        return self.layout.save_path(infohash)

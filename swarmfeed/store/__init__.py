@@ -1,0 +1,1 @@
+"""Persistence drivers: atomic files, the identity key file, the SQLite view."""
