@@ -28,8 +28,8 @@ def _normalize(value: Any, depth: int) -> Any:
     bencode.py sorts dictionary keys itself; this makes keys uniform bytes so the sort is the
     raw byte order BEP 3 requires, and refuses duplicates that str/bytes keys could create.
     """
-    if depth > MAX_DEPTH:
-        raise BencodeError("value nested too deeply to encode")
+    if isinstance(value, list | tuple | dict) and depth >= MAX_DEPTH:
+        raise BencodeError(f"value nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, bool):
         raise BencodeError("booleans have no bencoding")
     if isinstance(value, int | bytes):
@@ -76,16 +76,17 @@ class _Decoder:
         self.max_depth = max_depth
 
     def value(self, pos: int, depth: int) -> tuple[Any, int]:
-        if depth > self.max_depth:
-            raise BencodeError(f"bencoding nested deeper than {self.max_depth} levels")
+        # ``depth`` counts the lists and dicts around this value; a container adds a level.
         if pos >= len(self.data):
             raise BencodeError("bencoded data ends early")
         lead = self.data[pos : pos + 1]
         if lead == b"i":
             return self.integer(pos)
-        if lead == b"l":
-            return self.sequence(pos, depth)
-        if lead == b"d":
+        if lead in (b"l", b"d"):
+            if depth >= self.max_depth:
+                raise BencodeError(f"bencoding nested deeper than {self.max_depth} levels")
+            if lead == b"l":
+                return self.sequence(pos, depth)
             return self.dictionary(pos, depth)
         if lead.isdigit():
             return self.string(pos)
@@ -101,7 +102,10 @@ class _Decoder:
             raise BencodeError(f"malformed integer at offset {pos}")
         if (body.startswith(b"0") and len(body) > 1) or digits == b"-0":
             raise BencodeError(f"non-canonical integer at offset {pos}")
-        return int(digits), end + 1
+        try:
+            return int(digits), end + 1
+        except ValueError as exc:  # over sys.get_int_max_str_digits()
+            raise BencodeError(f"integer at offset {pos} is too long") from exc
 
     def string(self, pos: int) -> tuple[bytes, int]:
         colon = self.data.find(b":", pos)

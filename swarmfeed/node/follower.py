@@ -214,6 +214,9 @@ class Follower:
                 raise InvalidInput(
                     f"page {infohash[:16]} has index {page.index}, the chain expects {expected_index}"
                 )
+            if collected and not page.is_full:
+                # protocol.md §5: every page but the newest holds exactly `capacity` posts.
+                raise InvalidInput(f"older page {page.index} of the chain is not full")
             check_log_consistency(accepted, page)
             collected.append((infohash, page))
             if page.index == 0 or page.prev is None:

@@ -1,0 +1,255 @@
+"""Feed pages, page chaining and the head acceptance policy (protocol.md §5, §6)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from swarmfeed.core import bencoding
+from swarmfeed.core.identity import KEY_BYTES
+from swarmfeed.core.posts import FORMAT_VERSION, SignedPost, check_keys, decode_post, verify_post
+from swarmfeed.errors import BencodeError, InvalidInput, RolledBack, TooLarge, WrongAuthor
+
+PAGE_CAPACITY = 64
+MAX_PAGE_BYTES = 8 * 1024 * 1024
+MAX_HEAD_VALUE_BYTES = 1000
+MAX_PROFILE_NAME_BYTES = 64
+MAX_PROFILE_BIO_BYTES = 512
+
+_PAGE_KEYS = frozenset({b"version", b"author", b"index", b"first", b"capacity", b"posts"})
+_OPTIONAL_PAGE_KEYS = frozenset({b"prev", b"profile"})
+_PROFILE_KEYS = frozenset({b"name", b"bio"})
+
+
+@dataclass(frozen=True)
+class Profile:
+    """An author's self-description, carried on the newest page."""
+
+    name: str
+    bio: str
+
+    def validate(self) -> None:
+        """Raise TooLarge unless name and bio fit protocol.md §9."""
+        for field, value, limit in (
+            ("profile name", self.name, MAX_PROFILE_NAME_BYTES),
+            ("profile bio", self.bio, MAX_PROFILE_BIO_BYTES),
+        ):
+            size = len(value.encode("utf-8"))
+            if size > limit:
+                raise TooLarge(f"{field} is {size} bytes, the limit is {limit}")
+
+    def to_bencodable(self) -> dict[str, Any]:
+        """Return the ``profile`` dict of a page."""
+        return {"name": self.name, "bio": self.bio}
+
+    @classmethod
+    def from_bencodable(cls, value: Any) -> Profile:
+        """Return the profile in a decoded ``profile`` dict, checking keys and sizes."""
+        profile = bencoding.dictionary(value, "profile")
+        check_keys(profile, _PROFILE_KEYS, frozenset(), "profile")
+        return cls(
+            bencoding.text(profile[b"name"], "profile name", max_bytes=MAX_PROFILE_NAME_BYTES),
+            bencoding.text(profile[b"bio"], "profile bio", max_bytes=MAX_PROFILE_BIO_BYTES),
+        )
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """One page of an author's feed (protocol.md §5)."""
+
+    author: bytes
+    index: int
+    first: int
+    capacity: int
+    prev: bytes | None
+    posts: tuple[SignedPost, ...]
+    profile: Profile | None = None
+
+    @property
+    def file_name(self) -> str:
+        """Return the page torrent's file name."""
+        return f"swarmfeed-{self.author.hex()[:16]}-page-{self.index}.bencode"
+
+    @property
+    def is_full(self) -> bool:
+        """Return whether the page holds ``capacity`` posts and so never changes again."""
+        return len(self.posts) >= self.capacity
+
+    @property
+    def last_seq(self) -> int:
+        """Return the seq of the last post (``first - 1`` for an empty page)."""
+        return self.first + len(self.posts) - 1
+
+    def to_bencodable(self) -> dict[str, Any]:
+        """Return the page dict of protocol.md §5."""
+        value: dict[str, Any] = {
+            "version": FORMAT_VERSION,
+            "author": self.author,
+            "index": self.index,
+            "first": self.first,
+            "capacity": self.capacity,
+            "posts": [post.to_bencodable() for post in self.posts],
+        }
+        if self.prev is not None:
+            value["prev"] = self.prev
+        if self.profile is not None:
+            value["profile"] = self.profile.to_bencodable()
+        return value
+
+    def encode(self) -> bytes:
+        """Return the canonical bencoding of the page (not validated: see verify_page)."""
+        return bencoding.encode(self.to_bencodable())
+
+
+def decode_page(data: bytes) -> FeedPage:
+    """Decode a page strictly (structure and limits); signatures are checked by verify_page."""
+    page = bencoding.dictionary(bencoding.decode(data, max_size=MAX_PAGE_BYTES), "page")
+    check_keys(page, _PAGE_KEYS, _OPTIONAL_PAGE_KEYS, "page")
+    version = bencoding.integer(page[b"version"], "page version")
+    if version != FORMAT_VERSION:
+        raise InvalidInput(f"page version {version} is not supported (expected {FORMAT_VERSION})")
+    raw_posts = page[b"posts"]
+    if not isinstance(raw_posts, list):
+        raise BencodeError("page posts must be a list")
+    prev = page.get(b"prev")
+    profile = page.get(b"profile")
+    return FeedPage(
+        author=bencoding.binary(page[b"author"], "page author", length=KEY_BYTES),
+        index=bencoding.integer(page[b"index"], "page index", minimum=0),
+        first=bencoding.integer(page[b"first"], "page first", minimum=0),
+        capacity=bencoding.integer(page[b"capacity"], "page capacity", minimum=1),
+        prev=None if prev is None else bencoding.binary(prev, "page prev", length=20),
+        posts=tuple(decode_post(bencoding.dictionary(raw, "page post")) for raw in raw_posts),
+        profile=None if profile is None else Profile.from_bencodable(profile),
+    )
+
+
+def verify_page(page: FeedPage, author: bytes) -> None:
+    """Raise unless ``page`` is a valid page of ``author`` with every post signed (§5)."""
+    if page.author != author:
+        raise WrongAuthor(f"page by {page.author.hex()[:16]}, expected {author.hex()[:16]}")
+    if page.capacity != PAGE_CAPACITY:
+        raise InvalidInput(f"page capacity is {page.capacity}, version 1 uses {PAGE_CAPACITY}")
+    if page.index < 0 or page.first != page.index * page.capacity:
+        raise InvalidInput(f"page {page.index} starts at seq {page.first}, not index * capacity")
+    if len(page.posts) > page.capacity:
+        raise InvalidInput(f"page holds {len(page.posts)} posts, capacity is {page.capacity}")
+    if (page.prev is None) != (page.index == 0):
+        raise InvalidInput("page has prev if and only if its index is not 0")
+    for offset, signed in enumerate(page.posts):
+        if signed.post.seq != page.first + offset:
+            raise InvalidInput(
+                f"page post seqs are not contiguous: found {signed.post.seq} "
+                f"where {page.first + offset} belongs"
+            )
+        verify_post(signed, author)
+
+
+def next_page(
+    newest: FeedPage | None,
+    newest_infohash: bytes | None,
+    post: SignedPost,
+    profile: Profile | None,
+) -> FeedPage:
+    """Return the newest page after appending ``post``: the same page, or a new one if full."""
+    if profile is not None:
+        profile.validate()
+    if newest is None:
+        if post.post.seq != 0:
+            raise InvalidInput(f"the first post must have seq 0, not {post.post.seq}")
+        return FeedPage(post.post.author, 0, 0, PAGE_CAPACITY, None, (post,), profile)
+    if post.post.author != newest.author:
+        raise WrongAuthor("the post's author is not the feed's author")
+    if post.post.seq != newest.last_seq + 1:
+        raise InvalidInput(
+            f"the next post must have seq {newest.last_seq + 1}, not {post.post.seq}"
+        )
+    if not newest.is_full:
+        return FeedPage(
+            newest.author,
+            newest.index,
+            newest.first,
+            newest.capacity,
+            newest.prev,
+            (*newest.posts, post),
+            profile,
+        )
+    if newest_infohash is None or len(newest_infohash) != 20:
+        raise InvalidInput("a new page needs the 20-byte v1 infohash of the full page before it")
+    index = newest.index + 1
+    return FeedPage(
+        newest.author,
+        index,
+        index * PAGE_CAPACITY,
+        PAGE_CAPACITY,
+        newest_infohash,
+        (post,),
+        profile,
+    )
+
+
+@dataclass(frozen=True)
+class HeadPointer:
+    """The BEP 46 head value: the newest page's v1 infohash and the feed's post count (§6)."""
+
+    infohash: bytes
+    count: int
+
+
+def encode_head_value(head: HeadPointer) -> bytes:
+    """Return the canonical bencoded head value ``{"ih": ..., "n": ...}``."""
+    bencoding.binary(head.infohash, "head ih", length=20)
+    bencoding.integer(head.count, "head n", minimum=0)
+    return bencoding.encode({"ih": head.infohash, "n": head.count})
+
+
+def decode_head_value(value: bytes) -> HeadPointer:
+    """Decode a head value; extra keys are ignored (BEP 46), size is at most 1,000 bytes."""
+    if len(value) > MAX_HEAD_VALUE_BYTES:
+        raise TooLarge(f"head value is {len(value)} bytes, the limit is {MAX_HEAD_VALUE_BYTES}")
+    head = bencoding.dictionary(bencoding.decode(value), "head value")
+    return HeadPointer(
+        bencoding.binary(head.get(b"ih"), "head ih", length=20),
+        bencoding.integer(head.get(b"n"), "head n", minimum=0),
+    )
+
+
+class HeadVerdict(enum.Enum):
+    """How a verified head compares with the one already held."""
+
+    NEW = "new"
+    SAME = "same"
+
+
+def judge_head(
+    known_seq: int | None, known_value: bytes | None, known_count: int, seq: int, value: bytes
+) -> HeadVerdict:
+    """Apply protocol.md §6 to a signature-checked head; raise RolledBack when it goes back.
+
+    ``known_count`` is the number of posts already accepted for the author; ``known_value``
+    None with a known seq means the stored value is unknown, so an equal seq is judged SAME.
+    """
+    pointer = decode_head_value(value)
+    if known_seq is not None and seq < known_seq:
+        raise RolledBack(f"head rolled back: seq {seq} is lower than the known seq {known_seq}")
+    same = known_seq is not None and seq == known_seq
+    if same and known_value is not None and value != known_value:
+        raise RolledBack(f"head replayed or equivocating: seq {seq} again with a different value")
+    if pointer.count < known_count:
+        raise RolledBack(
+            f"rewritten log: head has {pointer.count} posts, {known_count} were already accepted"
+        )
+    return HeadVerdict.SAME if same else HeadVerdict.NEW
+
+
+def check_log_consistency(accepted: Mapping[int, str], page: FeedPage) -> None:
+    """Raise RolledBack if ``page`` holds an already accepted seq with a different post id."""
+    for signed in page.posts:
+        known = accepted.get(signed.post.seq)
+        if known is not None and known != signed.id:
+            raise RolledBack(
+                f"rewritten log: post seq {signed.post.seq} is {signed.id[:16]}, "
+                f"{known[:16]} was accepted before"
+            )
