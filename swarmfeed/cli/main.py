@@ -90,9 +90,10 @@ def show_id(home: Path) -> None:
     if not path.exists():
         raise click.ClickException(f"no identity in {home}; run `swarmfeed init`")
     try:
-        keys = keystore.load_keys(path, os.environ.get("SWARMFEED_PASSPHRASE"))
-    except keystore.PassphraseRequired:
-        keys = keystore.load_keys(path, click.prompt("Passphrase", hide_input=True))
+        try:
+            keys = keystore.load_keys(path, os.environ.get("SWARMFEED_PASSPHRASE"))
+        except keystore.PassphraseRequired:
+            keys = keystore.load_keys(path, click.prompt("Passphrase", hide_input=True))
     except SwarmfeedError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(author_address(keys.public_key))
@@ -105,19 +106,32 @@ def show_id(home: Path) -> None:
 @click.option("--http", default=None, help="API and web UI address IP:PORT [127.0.0.1:8080].")
 @click.option("--bootstrap", multiple=True, help="DHT bootstrap node HOST:PORT (repeatable).")
 @click.option(
-    "--no-public-dht", "no_public_dht", is_flag=True, default=None,
+    "--no-public-dht",
+    "no_public_dht",
+    is_flag=True,
+    default=None,
     help="Do not join the public DHT; use only --bootstrap nodes (private swarm).",
 )
 @click.option("--poll-interval", type=float, default=None, help="Seconds between head polls.")
 @click.option("--republish-interval", type=float, default=None, help="Seconds between re-puts.")
 @click.option("--upload-rate", "upload_rate_limit", type=int, default=None, help="Bytes/s cap.")
 @click.option("--download-rate", "download_rate_limit", type=int, default=None, help="Bytes/s cap.")
-@click.option("--rate-limit-local", "rate_limit_local_peers", is_flag=True, default=None,
-              help="Apply rate limits to loopback/LAN peers too (benchmarks).")
+@click.option(
+    "--rate-limit-local",
+    "rate_limit_local_peers",
+    is_flag=True,
+    default=None,
+    help="Apply rate limits to loopback/LAN peers too (benchmarks).",
+)
 @click.option("--name", "profile_name", default=None, help="Display name published with posts.")
 @click.option("--log-level", default=None)
-def node(home: Path, config: Path | None, bootstrap: tuple[str, ...],
-         no_public_dht: bool | None, **flags: Any) -> None:
+def node(
+    home: Path,
+    config: Path | None,
+    bootstrap: tuple[str, ...],
+    no_public_dht: bool | None,
+    **flags: Any,
+) -> None:
     """Run the node: libtorrent session, DHT, follower sync, API and web UI."""
     from swarmfeed.node.node import Node
     from swarmfeed.node.runner import configure_logging, run_node
@@ -156,8 +170,13 @@ def node(home: Path, config: Path | None, bootstrap: tuple[str, ...],
 @http_option
 @api_option
 @click.argument("text", default="")
-@click.option("--file", "files", multiple=True, type=click.Path(path_type=Path, exists=True,
-              dir_okay=False), help="Attach a media file (repeatable).")
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Attach a media file (repeatable).",
+)
 def post(home: Path, http: str | None, api: str | None, text: str, files: tuple[Path, ...]) -> None:
     """Publish a post with optional media files; shows hashing progress."""
     client = _client(home, http, api)
@@ -189,8 +208,14 @@ def post(home: Path, http: str | None, api: str | None, text: str, files: tuple[
 
 
 def _show_hashing(client: ApiClient, upload_id: str, sender: threading.Thread) -> None:
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("uploading", total=None)
         while sender.is_alive():
             try:
@@ -198,8 +223,12 @@ def _show_hashing(client: ApiClient, upload_id: str, sender: threading.Thread) -
             except ApiError:
                 state = None
             if state and state["phase"] == "hashing":
-                bar.update(task, description="hashing media", total=state["total"] or None,
-                           completed=state["done"])
+                bar.update(
+                    task,
+                    description="hashing media",
+                    total=state["total"] or None,
+                    completed=state["done"],
+                )
             sender.join(timeout=0.2)
 
 
@@ -246,8 +275,14 @@ def follows(home: Path, http: str | None, api: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     table = Table("author", "name", "state", "seq", "posts", "last error")
     for row in rows:
-        table.add_row(row["author"][:16], row["name"] or "", row["state"],
-                      str(row["last_seen_seq"] or "-"), str(row["posts"]), row["last_error"] or "")
+        table.add_row(
+            row["author"][:16],
+            row["name"] or "",
+            row["state"],
+            str(row["last_seen_seq"] or "-"),
+            str(row["posts"]),
+            row["last_error"] or "",
+        )
     console.print(table)
 
 
@@ -288,8 +323,19 @@ def status(home: Path, http: str | None, api: str | None) -> None:
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
     table = Table(show_header=False)
-    for key in ("address", "dht_nodes", "torrents", "seeding", "peers", "follows", "posts",
-                "bytes_up", "bytes_down", "upload_rate", "download_rate"):
+    for key in (
+        "address",
+        "dht_nodes",
+        "torrents",
+        "seeding",
+        "peers",
+        "follows",
+        "posts",
+        "bytes_up",
+        "bytes_down",
+        "upload_rate",
+        "download_rate",
+    ):
         table.add_row(key, str(info[key]))
     console.print(table)
 
@@ -309,28 +355,46 @@ def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None
     if not watch:
         table = Table("infohash", "kind", "state", "progress", "peers", "uploaded")
         for row in rows:
-            table.add_row(row["infohash"][:16], row["kind"], row["state"],
-                          f"{row['progress'] * 100:.0f}%", str(row["peers"]), str(row["total_upload"]))
+            table.add_row(
+                row["infohash"][:16],
+                row["kind"],
+                row["state"],
+                f"{row['progress'] * 100:.0f}%",
+                str(row["peers"]),
+                str(row["total_upload"]),
+            )
         console.print(table)
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), console=err_console) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console,
+    ) as bar:
         tasks: dict[str, Any] = {}
         while True:
             for row in client.get("/api/torrents"):
                 ih = row["infohash"]
                 if ih not in tasks:
-                    tasks[ih] = bar.add_task(f"{row['kind']} {row['name'][:24]}",
-                                             total=row["total_wanted"] or None)
-                bar.update(tasks[ih], completed=row["total_done"], total=row["total_wanted"] or None)
+                    tasks[ih] = bar.add_task(
+                        f"{row['kind']} {row['name'][:24]}", total=row["total_wanted"] or None
+                    )
+                bar.update(
+                    tasks[ih], completed=row["total_done"], total=row["total_wanted"] or None
+                )
             if all(task.finished for task in bar.tasks):
                 break
             time.sleep(0.5)  # refresh rate of the display
 
 
 @main.command()
-@click.option("--home", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder for the demo nodes (default: a temporary one).")
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for the demo nodes (default: a temporary one).",
+)
 @click.option("--http", default="127.0.0.1:8080", show_default=True)
 @click.option("--creators", type=click.IntRange(1, 5), default=3, show_default=True)
 @click.option("--media-size", type=int, default=4 * 1024 * 1024, show_default=True)

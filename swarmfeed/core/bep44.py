@@ -80,7 +80,8 @@ class MutableItem:
         if not isinstance(data, dict):
             raise BencodeError("a stored mutable item must be a dictionary")
         fields = {
-            (key.decode("utf-8") if isinstance(key, bytes) else key): v for key, v in data.items()
+            (key.decode("utf-8", "replace") if isinstance(key, bytes) else key): v
+            for key, v in data.items()
         }
         salt = fields.get("salt", b"")
         return cls(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from swarmfeed.core.feed import MAX_PROFILE_BIO_BYTES, MAX_PROFILE_NAME_BYTES
 from swarmfeed.errors import InvalidInput
 
 DEFAULT_HOME = Path.home() / ".swarmfeed"
@@ -66,6 +68,16 @@ class Settings(BaseSettings):
         parse_endpoint(value)
         return value
 
+    @field_validator("profile_name", "profile_bio")
+    @classmethod
+    def _profile(cls, value: str, info: ValidationInfo) -> str:
+        limit = (
+            MAX_PROFILE_NAME_BYTES if info.field_name == "profile_name" else MAX_PROFILE_BIO_BYTES
+        )
+        if len(value.encode("utf-8")) > limit:
+            raise ValueError(f"at most {limit} bytes of UTF-8")
+        return value
+
     @field_validator("bootstrap")
     @classmethod
     def _bootstrap(cls, value: list[str]) -> list[str]:
@@ -101,7 +113,7 @@ class Settings(BaseSettings):
         the field names (``listen = "0.0.0.0:6881"``).
         """
         given = {key: value for key, value in flags.items() if value is not None}
-        env_home = cls().home if "home" not in given else Path(given["home"])
+        env_home = Path(given.get("home") or os.environ.get("SWARMFEED_HOME") or DEFAULT_HOME)
         path = config_file or env_home.expanduser() / CONFIG_FILE_NAME
         from_file: dict[str, Any] = {}
         if path.exists():
@@ -111,8 +123,13 @@ class Settings(BaseSettings):
                 raise InvalidInput(f"{path}: {exc}") from exc
         elif config_file is not None:
             raise InvalidInput(f"config file {config_file} does not exist")
-        from_env = cls().model_dump(exclude_unset=True)
-        merged = {**from_file, **from_env, **given}
-        settings = cls(**merged)
+        try:
+            from_env = cls().model_dump(exclude_unset=True)
+            settings = cls(**{**from_file, **from_env, **given})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise InvalidInput(f"invalid settings: {problems}") from exc
         settings.home = settings.home.expanduser()
         return settings

@@ -1,0 +1,238 @@
+"""The BEP 44 client against scripted KRPC peers: forged items, bad packets, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from swarmfeed.core import bencoding
+from swarmfeed.core.bep44 import MutableItem, sign_item
+from swarmfeed.dht import krpc
+from swarmfeed.dht.client import DhtClient
+from swarmfeed.dht.krpc import NodeInfo, Query
+from swarmfeed.errors import InvalidSignature
+
+pytestmark = pytest.mark.anyio
+
+AUTHOR_SEED = bytes(range(32))
+GOOD = sign_item(AUTHOR_SEED, bencoding.encode({"ih": b"i" * 20, "n": 3}), 3)
+# Same key and a higher seq, but the signature belongs to seq 3: a forged head.
+FORGED = MutableItem(
+    GOOD.public_key, 7, bencoding.encode({"ih": b"x" * 20, "n": 9}), GOOD.signature
+)
+# A valid item, but signed by someone else than the key asked for.
+STRANGER = sign_item(os.urandom(32), GOOD.value, 8)
+
+Handler = Callable[[Query, tuple[str, int]], bytes | list[bytes] | None]
+
+
+class FakeNode(asyncio.DatagramProtocol):
+    """A scripted KRPC peer: ``handler`` turns each query into the datagrams to send back."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.node_id = os.urandom(20)
+        self.queries: list[Query] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        message = krpc.parse_message(data)
+        assert isinstance(message, Query)
+        self.queries.append(message)
+        replies = self.handler(message, addr)
+        for reply in [replies] if isinstance(replies, bytes) else replies or []:
+            assert self.transport is not None
+            self.transport.sendto(reply, addr)
+
+    @property
+    def addr(self) -> tuple[str, int]:
+        assert self.transport is not None
+        host, port = self.transport.get_extra_info("sockname")[:2]
+        return (host, port)
+
+    @property
+    def info(self) -> NodeInfo:
+        return NodeInfo(self.node_id, *self.addr)
+
+
+_OPEN: list[FakeNode] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_fake_nodes(anyio_backend: str) -> AsyncIterator[None]:
+    del anyio_backend  # runs inside the test's event loop, so transports close cleanly
+    yield
+    while _OPEN:
+        transport = _OPEN.pop().transport
+        if transport is not None:
+            transport.close()
+    await asyncio.sleep(0)  # let connection_lost run
+
+
+async def fake_node(host: str, handler: Handler) -> FakeNode:
+    loop = asyncio.get_running_loop()
+    node = FakeNode(handler)
+    await loop.create_datagram_endpoint(lambda: node, local_addr=(host, 0))
+    _OPEN.append(node)
+    return node
+
+
+def holding(node: list[FakeNode], item: MutableItem | None, **extra: Any) -> Handler:
+    """Return a handler answering get with a token (and ``item``) and put with success."""
+
+    def handle(query: Query, addr: tuple[str, int]) -> bytes:
+        del addr
+        if query.method == b"put":
+            return krpc.build_response(query.tid, node[0].node_id)
+        return krpc.build_response(query.tid, node[0].node_id, token=b"tok", item=item, **extra)
+
+    return handle
+
+
+async def node_holding(host: str, item: MutableItem | None, **extra: Any) -> FakeNode:
+    cell: list[FakeNode] = []
+    node = await fake_node(host, holding(cell, item, **extra))
+    cell.append(node)
+    return node
+
+
+def client_for(*nodes: FakeNode, **options: Any) -> DhtClient:
+    return DhtClient("127.0.0.40", lambda: [node.addr for node in nodes], timeout=0.5, **options)
+
+
+async def test_a_forged_item_is_dropped_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    forger = await node_holding("127.0.0.31", FORGED)
+    honest = await node_holding("127.0.0.32", GOOD)
+    with caplog.at_level(logging.WARNING, logger="swarmfeed.dht"):
+        async with client_for(forger, honest) as dht:
+            result = await dht.get_mutable(GOOD.public_key)
+    assert result.item == GOOD  # seq 3 wins over the forged seq 7
+    assert result.responders == 2
+    assert {holder.node.addr for holder in result.tokens} == {forger.addr, honest.addr}
+    assert {holder.seq for holder in result.tokens} == {None, 3}
+    assert "invalid item" in caplog.text
+
+
+async def test_an_item_under_another_key_is_dropped() -> None:
+    stranger = await node_holding("127.0.0.31", STRANGER)
+    async with client_for(stranger) as dht:
+        result = await dht.get_mutable(GOOD.public_key)
+    assert result.item is None
+    assert result.responders == 1
+
+
+async def test_the_lookup_follows_closer_nodes() -> None:
+    holder = await node_holding("127.0.0.33", GOOD)
+    cell: list[FakeNode] = []
+
+    def refer(query: Query, addr: tuple[str, int]) -> bytes:
+        del addr
+        return krpc.build_response(query.tid, cell[0].node_id, nodes=[holder.info])
+
+    seed = await fake_node("127.0.0.34", refer)
+    cell.append(seed)
+    async with client_for(seed) as dht:
+        result = await dht.get_mutable(GOOD.public_key)
+    assert result.item == GOOD
+    assert result.responders == 2
+    assert result.queried == 2
+    assert [h.node.addr for h in result.tokens] == [holder.addr]  # the seed gave no token
+    assert holder.queries[0].read_only  # BEP 43
+
+
+async def test_garbage_and_spoofed_replies_are_ignored() -> None:
+    spoofer_socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    spoofer_socket.bind(("127.0.0.36", 0))
+
+    def misbehave(query: Query, addr: tuple[str, int]) -> list[bytes]:
+        # A reply with the right tid from another address must not count either.
+        spoofer_socket.sendto(krpc.build_response(query.tid, b"s" * 20, token=b"t"), addr)
+        return [
+            b"not bencoding",
+            b"d1:t2:xx1:y1:re",
+            bencoding.encode({"t": b"zz", "y": "r", "r": {"id": b"i" * 20}}),
+            bencoding.encode({"t": query.tid, "y": "r", "r": {"id": b"short"}}),  # malformed
+            krpc.build_response(query.tid, b"late" * 5, token=b"t"),  # after the malformed one
+        ]
+
+    liar = await fake_node("127.0.0.35", misbehave)
+    try:
+        async with client_for(liar) as dht:
+            result = await dht.get_mutable(GOOD.public_key)
+    finally:
+        spoofer_socket.close()
+    assert result.item is None
+    assert result.responders == 0
+    assert result.tokens == ()
+
+
+async def test_silent_and_erroring_nodes_end_the_lookup_in_time() -> None:
+    silent = await fake_node("127.0.0.37", lambda query, addr: None)
+    error = await fake_node(
+        "127.0.0.38", lambda query, addr: krpc.build_error(query.tid, 202, "busy")
+    )
+    ghosts = [NodeInfo(os.urandom(20), "127.0.0.39", port) for port in range(20000, 20300)]
+    cell: list[FakeNode] = []
+
+    def flood(query: Query, addr: tuple[str, int]) -> bytes:
+        del addr
+        return krpc.build_response(query.tid, cell[0].node_id, nodes=ghosts[:40])
+
+    flooder = await fake_node("127.0.0.41", flood)
+    cell.append(flooder)
+    started = time.monotonic()
+    async with client_for(silent, error, flooder, max_queries=12, lookup_timeout=3.0) as dht:
+        result = await dht.get_mutable(GOOD.public_key)
+    assert time.monotonic() - started < 3.5
+    assert result.item is None
+    assert result.responders == 1
+    assert result.queried <= 12
+
+
+async def test_put_counts_refusals_and_never_sends_a_bad_item() -> None:
+    cell: list[FakeNode] = []
+
+    def newer(query: Query, addr: tuple[str, int]) -> bytes:
+        del addr
+        if query.method == b"put":
+            return krpc.build_error(query.tid, 302, "old sequence number")
+        return krpc.build_response(query.tid, cell[0].node_id, token=b"tok")
+
+    refuser = await fake_node("127.0.0.42", newer)
+    cell.append(refuser)
+    taker = await node_holding("127.0.0.43", None)
+    async with client_for(refuser, taker) as dht:
+        result = await dht.put_mutable(GOOD)
+        assert (result.stored, result.attempted, result.errors) == (1, 2, (302,))
+        put = next(q for q in taker.queries if q.method == b"put")
+        assert put.args[b"token"] == b"tok"
+        assert put.args[b"v"] == bencoding.decode(GOOD.value)
+        before = len(taker.queries)
+        with pytest.raises(InvalidSignature):
+            await dht.put_mutable(FORGED)
+    assert len(taker.queries) == before
+
+
+async def test_queries_to_the_client_get_a_read_only_error() -> None:
+    async with DhtClient("127.0.0.44", lambda: []) as dht:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.45", 0))
+            sock.setblocking(False)
+            loop = asyncio.get_running_loop()
+            await loop.sock_sendto(
+                sock, krpc.build_get(b"q1", b"n" * 20, b"t" * 20), dht.local_address
+            )
+            data = await asyncio.wait_for(loop.sock_recv(sock, 2048), 2.0)
+        reply = krpc.parse_message(data)
+        assert reply == krpc.ErrorReply(b"q1", krpc.ERROR_SERVER, "read-only node")
+        assert (await dht.get_mutable(GOOD.public_key)).responders == 0  # no seeds
