@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import tempfile
@@ -66,8 +67,9 @@ def run_demo(home: Path | None, http: str, creators: int, media_size: int) -> No
             ]
             handles = [(f, (p.name, p.open("rb"), None)) for f, p in files]
             try:
-                node.api("POST", "/api/posts", data={"text": SAMPLE_POSTS[index % 3]},
-                         files=handles)
+                node.api(
+                    "POST", "/api/posts", data={"text": SAMPLE_POSTS[index % 3]}, files=handles
+                )
             finally:
                 for _, (_, handle, _) in handles:
                     handle.close()
@@ -83,10 +85,8 @@ def run_demo(home: Path | None, http: str, creators: int, media_size: int) -> No
         console.print("press Ctrl-C to stop the demo swarm")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
         console.print("stopping…")
     if home is None and os.environ.get("SWARMFEED_DEMO_KEEP") != "1":
         import shutil

@@ -161,14 +161,23 @@ class LocalSwarm:
     def command(self, node: LocalNode) -> list[str]:
         """Return the command line that runs ``node``."""
         args = [
-            self.python, "-m", "swarmfeed", "node",
-            "--home", str(node.home),
-            "--listen", node.listen,
-            "--http", f"{node.http_ip or node.ip}:{node.http_port}",
+            self.python,
+            "-m",
+            "swarmfeed",
+            "node",
+            "--home",
+            str(node.home),
+            "--listen",
+            node.listen,
+            "--http",
+            f"{node.http_ip or node.ip}:{node.http_port}",
             "--no-public-dht",
-            "--poll-interval", str(self.poll_interval),
-            "--republish-interval", str(self.republish_interval),
-            "--log-level", "INFO",
+            "--poll-interval",
+            str(self.poll_interval),
+            "--republish-interval",
+            str(self.republish_interval),
+            "--log-level",
+            "INFO",
         ]
         for boot in self.bootstrap_for(node):
             args += ["--bootstrap", boot]
@@ -196,11 +205,11 @@ class LocalSwarm:
                 if node.client.get("/api/status", timeout=2.0).status_code == 200:
                     return
             time.sleep(0.1)  # polling another process's HTTP port: there is no event to await
-        raise SwarmError(f"{node.name} did not answer within {timeout}s:\n{node.log_text()[-4000:]}")
+        raise SwarmError(
+            f"{node.name} did not answer within {timeout}s:\n{node.log_text()[-4000:]}"
+        )
 
-    def wait_for(
-        self, what: str, check: Any, timeout: float = 60.0, interval: float = 0.2
-    ) -> Any:
+    def wait_for(self, what: str, check: Any, timeout: float = 60.0, interval: float = 0.2) -> Any:
         """Poll ``check()`` until it returns a truthy value (another process's state)."""
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None

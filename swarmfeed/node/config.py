@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWARMFEED_", extra="forbid")
 
     home: Path = DEFAULT_HOME
-    listen: str = "0.0.0.0:6881"  # noqa: S104 - BitTorrent must be reachable by peers
+    listen: str = "0.0.0.0:6881"
     http: str = "127.0.0.1:8080"
     bootstrap: list[str] = Field(default_factory=list)
     public_dht: bool = True

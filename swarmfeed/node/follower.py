@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from swarmfeed.engine.engine import Engine
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.bep44 import MutableItem, verify_item
@@ -21,7 +24,6 @@ from swarmfeed.core.feed import (
 from swarmfeed.core.media import check_media_metadata
 from swarmfeed.core.posts import MediaRef, SignedPost
 from swarmfeed.dht.client import DhtClient
-from swarmfeed.engine.engine import Engine
 from swarmfeed.errors import InvalidInput, RolledBack, SwarmfeedError, WrongAuthor
 from swarmfeed.node.events import EventBus, FollowChanged, PostAdded
 from swarmfeed.node.layout import HomeLayout
@@ -131,10 +133,8 @@ class Follower:
             interval = self.timings.poll_interval
             jitter = interval * self.timings.poll_jitter
             delay = max(0.05, interval + random.uniform(-jitter, jitter))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
 
     # syncing ---------------------------------------------------------------------------------
 
@@ -162,7 +162,9 @@ class Follower:
                 log.warning("sync of %s failed: %s", author[:16], exc)
                 self._state(author, "error", error=str(exc))
 
-    def _state(self, author: str, state: str, *, error: str | None = None, synced: bool = False) -> None:
+    def _state(
+        self, author: str, state: str, *, error: str | None = None, synced: bool = False
+    ) -> None:
         if not self.db.is_followed(author):
             return
         self.db.set_follow_state(author, state, now=int(self.clock()), error=error, synced=synced)
@@ -194,7 +196,9 @@ class Follower:
                 f"head says {pointer.count} posts but its newest page ends at seq {newest.last_seq}"
             )
         self._store(author, pages)
-        row = HeadRow(author, item.seq, pointer.count, newest_ih, bencoding.encode(item.to_bencodable()))
+        row = HeadRow(
+            author, item.seq, pointer.count, newest_ih, bencoding.encode(item.to_bencodable())
+        )
         self.db.set_head(row, int(self.clock()))
         atomic_write(self.layout.head_file(author), row.item)
         self._ensure_media(author)
@@ -212,7 +216,8 @@ class Follower:
             verify_page(page, key)
             if expected_index is not None and page.index != expected_index:
                 raise InvalidInput(
-                    f"page {infohash[:16]} has index {page.index}, the chain expects {expected_index}"
+                    f"page {infohash[:16]} has index {page.index},"
+                    f" the chain expects {expected_index}"
                 )
             if collected and not page.is_full:
                 # protocol.md §5: every page but the newest holds exactly `capacity` posts.
@@ -311,7 +316,9 @@ class Follower:
             item = MutableItem.from_bencodable(bencoding.decode(head.item, max_size=4096))
             try:
                 result = await self.dht.put_mutable(item)
-                log.info("re-put head of %s (seq %d) on %d nodes", author[:16], item.seq, result.stored)
+                log.info(
+                    "re-put head of %s (seq %d) on %d nodes", author[:16], item.seq, result.stored
+                )
             except (SwarmfeedError, OSError) as exc:
                 log.warning("re-put of %s failed: %s", author[:16], exc)
 

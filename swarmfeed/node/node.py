@@ -11,12 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from swarmfeed.core import bencoding
-from swarmfeed.core.bep44 import MutableItem
-from swarmfeed.core.feed import FeedPage, Profile, decode_head_value, verify_page
-from swarmfeed.core.identity import KeyPair, author_address
-from swarmfeed.core.posts import SignedPost
-from swarmfeed.dht.client import DhtClient
 from swarmfeed.engine.engine import Engine
 from swarmfeed.engine.types import (
     EngineConfig,
@@ -27,6 +21,13 @@ from swarmfeed.engine.types import (
     TorrentFinished,
     TorrentStatus,
 )
+
+from swarmfeed.core import bencoding
+from swarmfeed.core.bep44 import MutableItem
+from swarmfeed.core.feed import FeedPage, Profile, decode_head_value, verify_page
+from swarmfeed.core.identity import KeyPair, author_address
+from swarmfeed.core.posts import SignedPost
+from swarmfeed.dht.client import DhtClient
 from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
 from swarmfeed.node.config import Settings
 from swarmfeed.node.events import EventBus, MediaComplete
@@ -269,7 +270,9 @@ class Node:
             raise NotFound(f"no post with id {post_id}")
         return stored
 
-    def timeline(self, limit: int = 50, before: tuple[int, int, str] | None = None) -> list[StoredPost]:
+    def timeline(
+        self, limit: int = 50, before: tuple[int, int, str] | None = None
+    ) -> list[StoredPost]:
         """Return own and followed posts, newest first."""
         return self.db.timeline([self.author, *self.db.followed_authors()], limit, before)
 

@@ -163,9 +163,7 @@ class Publisher:
             staging, name, progress, super_seeding=self.super_seed_media
         )
         sizes = dict(created.files)
-        ordered = tuple(
-            next(f for f in files if f.path == path) for path, _ in created.files
-        )
+        ordered = tuple(next(f for f in files if f.path == path) for path, _ in created.files)
         if {f.path: f.size for f in ordered} != sizes:
             raise InvalidInput("the media torrent does not hold the uploaded files")
         self.db.add_torrent(

@@ -8,11 +8,12 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from swarmfeed.core import bencoding
-from swarmfeed.core.feed import MAX_PAGE_BYTES, FeedPage, decode_page
 from swarmfeed.engine.creator import create_torrent
 from swarmfeed.engine.engine import Engine
 from swarmfeed.engine.types import CreatedTorrent
+
+from swarmfeed.core import bencoding
+from swarmfeed.core.feed import MAX_PAGE_BYTES, FeedPage, decode_page
 from swarmfeed.errors import InvalidInput, TooLarge
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.store.files import atomic_write
@@ -34,8 +35,12 @@ class TorrentShelf:
         return path
 
     async def seed_folder(
-        self, staging: Path, root_name: str, progress: Progress | None = None,
-        *, super_seeding: bool = False,
+        self,
+        staging: Path,
+        root_name: str,
+        progress: Progress | None = None,
+        *,
+        super_seeding: bool = False,
     ) -> CreatedTorrent:
         """Hash ``staging/root_name`` into a torrent, move it to its save path and seed it."""
         created = await asyncio.to_thread(create_torrent, staging / root_name, progress)

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from swarmfeed.core.posts import SignedPost, decode_post
 
@@ -143,8 +144,9 @@ class Database:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
+        # executescript commits on its own; the schema statements are idempotent.
+        self._conn.executescript(_SCHEMA)
         with self._tx() as cur:
-            cur.executescript(_SCHEMA)
             cur.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
                 (str(SCHEMA_VERSION),),
@@ -168,7 +170,7 @@ class Database:
             else:
                 cur.execute("COMMIT")
 
-    def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
         with self._lock:
             return list(self._conn.execute(sql, args).fetchall())
 
@@ -178,7 +180,7 @@ class Database:
             "SELECT (SELECT COUNT(*) FROM posts) + (SELECT COUNT(*) FROM follows)"
             " + (SELECT COUNT(*) FROM heads)"
         )
-        return rows[0][0] == 0
+        return bool(rows[0][0] == 0)
 
     # posts -----------------------------------------------------------------------------------
 
@@ -222,11 +224,11 @@ class Database:
     def accepted_ids(self, author: str) -> dict[int, str]:
         """Return seq -> post id of every accepted post of ``author``."""
         rows = self._query("SELECT seq, id FROM posts WHERE author = ?", (author,))
-        return {int(str(seq)): str(pid) for seq, pid in rows}
+        return {int(seq): str(pid) for seq, pid in rows}
 
     def post_count(self, author: str) -> int:
         """Return how many posts of ``author`` are stored."""
-        return int(str(self._query("SELECT COUNT(*) FROM posts WHERE author = ?", (author,))[0][0]))
+        return int(self._query("SELECT COUNT(*) FROM posts WHERE author = ?", (author,))[0][0])
 
     def timeline(
         self, authors: Sequence[str], limit: int, before: tuple[int, int, str] | None = None
@@ -298,13 +300,13 @@ class Database:
         return [
             FollowRow(
                 author=str(a),
-                added=int(str(added)),
+                added=int(added),
                 state=str(state),
                 last_error=None if err is None else str(err),
-                last_checked=None if checked is None else int(str(checked)),
-                last_synced=None if synced is None else int(str(synced)),
-                head_seq=None if seq is None else int(str(seq)),
-                post_count=int(str(count)),
+                last_checked=None if checked is None else int(checked),
+                last_synced=None if synced is None else int(synced),
+                head_seq=None if seq is None else int(seq),
+                post_count=int(count),
             )
             for a, added, state, err, checked, synced, seq, count in rows
         ]
@@ -323,7 +325,7 @@ class Database:
         if not rows:
             return None
         a, seq, count, ih, item = rows[0]
-        return HeadRow(str(a), int(str(seq)), int(str(count)), str(ih), bytes(item))  # type: ignore[arg-type]
+        return HeadRow(str(a), int(seq), int(count), str(ih), bytes(item))
 
     def set_head(self, head: HeadRow, now: int) -> None:
         """Store ``head`` as the latest verified head of its author."""
@@ -344,7 +346,7 @@ class Database:
             (author,),
         )
         return [
-            PageRow(str(a), int(str(i)), str(ih), int(str(f)), int(str(c)), bool(full))
+            PageRow(str(a), int(i), str(ih), int(f), int(c), bool(full))
             for a, i, ih, f, c, full in rows
         ]
 
@@ -412,6 +414,6 @@ class Database:
         return TorrentRow(str(ih), str(kind), str(a), None if pid is None else str(pid))
 
 
-def _stored(row: tuple[object, ...]) -> StoredPost:
+def _stored(row: Any) -> StoredPost:
     raw, received = row
-    return StoredPost(decode_post(bytes(raw)), int(str(received)))  # type: ignore[arg-type]
+    return StoredPost(decode_post(bytes(raw)), int(received))

@@ -69,7 +69,9 @@ def save_keys(
 def load_keys(path: Path, passphrase: str | None = None) -> KeyPair:
     """Read the key pair at ``path``; sealed files need the right ``passphrase``."""
     try:
-        record = bencoding.dictionary(bencoding.decode(path.read_bytes(), max_size=4096), "key file")
+        record = bencoding.dictionary(
+            bencoding.decode(path.read_bytes(), max_size=4096), "key file"
+        )
     except InvalidInput as exc:
         raise InvalidInput(f"{path} is not a swarmfeed key file: {exc}") from exc
     kind = record.get(b"kind")

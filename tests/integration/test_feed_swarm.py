@@ -45,8 +45,12 @@ def address_of(node: LocalNode) -> str:
 def post_with_file(node: LocalNode, text: str, path: Path) -> dict[str, Any]:
     with path.open("rb") as handle:
         return dict(
-            node.api("POST", "/api/posts", data={"text": text},
-                     files=[("files", (path.name, handle, "application/octet-stream"))])
+            node.api(
+                "POST",
+                "/api/posts",
+                data={"text": text},
+                files=[("files", (path.name, handle, "application/octet-stream"))],
+            )
         )
 
 
@@ -84,15 +88,20 @@ def test_followers_get_verify_download_and_seed(swarm: LocalSwarm, media: Path) 
     for follower in followers:
         follower.api("POST", "/api/follows", json={"author": address})
     for follower in followers:
-        swarm.wait_for(f"{follower.name} seeds the media",
-                       lambda f=follower: media_seeding(f, created["id"]), timeout=120)
+        swarm.wait_for(
+            f"{follower.name} seeds the media",
+            lambda f=follower: media_seeding(f, created["id"]),
+            timeout=120,
+        )
         got = has_post(follower, created["id"])
         assert got is not None
         assert got["verified"] is True
         assert got["text"] == "first light: 8 MiB of media"
         assert got["author"] == created["author"]
-        assert hashlib.sha256(media_bytes(follower, got)).digest() == hashlib.sha256(
-            media.read_bytes()).digest()
+        assert (
+            hashlib.sha256(media_bytes(follower, got)).digest()
+            == hashlib.sha256(media.read_bytes()).digest()
+        )
         follows = follower.api("GET", "/api/follows")
         assert follows[0]["posts"] == 1
         assert follows[0]["last_seen_seq"] >= 1
@@ -106,7 +115,9 @@ def test_newcomer_gets_everything_from_followers_alone(swarm: LocalSwarm, media:
     newcomer = swarm.add("newcomer")
     newcomer.api("POST", "/api/follows", json={"author": address})
     post_id = State.first_post["id"]
-    swarm.wait_for("newcomer seeds the media", lambda: media_seeding(newcomer, post_id), timeout=120)
+    swarm.wait_for(
+        "newcomer seeds the media", lambda: media_seeding(newcomer, post_id), timeout=120
+    )
     got = has_post(newcomer, post_id)
     assert got is not None and got["verified"]
     assert media_bytes(newcomer, got) == media.read_bytes()
@@ -125,8 +136,11 @@ def test_creator_restarts_and_posts_again(swarm: LocalSwarm) -> None:
     head_after = int((creator.home / "feed" / "head_seq").read_text())
     assert head_after > head_before
     for follower in State.followers:
-        swarm.wait_for(f"{follower.name} gets the new post",
-                       lambda f=follower: has_post(f, second["id"]), timeout=60)
+        swarm.wait_for(
+            f"{follower.name} gets the new post",
+            lambda f=follower: has_post(f, second["id"]),
+            timeout=60,
+        )
         follows = follower.api("GET", "/api/follows")
         assert follows[0]["last_seen_seq"] == head_after
         assert follows[0]["posts"] == 2

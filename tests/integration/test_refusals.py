@@ -17,6 +17,9 @@ from typing import Any
 
 import nacl.signing
 import pytest
+from swarmfeed.engine.creator import create_torrent
+from swarmfeed.engine.engine import Engine
+from swarmfeed.engine.types import EngineConfig, MetadataRefused
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.bep44 import MutableItem, sign_item, signable_bytes
@@ -24,9 +27,6 @@ from swarmfeed.core.feed import FeedPage, HeadPointer, encode_head_value
 from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.posts import MediaFile, MediaRef, Post, SignedPost, sign_post
 from swarmfeed.dht.client import DhtClient
-from swarmfeed.engine.creator import create_torrent
-from swarmfeed.engine.engine import Engine
-from swarmfeed.engine.types import EngineConfig, MetadataRefused
 from swarmfeed.errors import RolledBack, TooLarge
 from swarmfeed.localswarm import free_port
 from swarmfeed.node.config import Settings
@@ -49,7 +49,7 @@ class Attacker:
     root: Path
 
     async def seed_file(self, name: str, data: bytes) -> bytes:
-        folder = self.root / hashlib.sha1(data).hexdigest()  # noqa: S324
+        folder = self.root / hashlib.sha1(data).hexdigest()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
         created = create_torrent(folder / name)
@@ -61,9 +61,11 @@ class Attacker:
         folder = self.root / "raw"
         folder.mkdir(exist_ok=True)
         await self.engine.add_torrent(torrent, folder, seed_mode=True)
-        return hashlib.sha1(bencoding.encode(info)).digest()  # noqa: S324
+        return hashlib.sha1(bencoding.encode(info)).digest()
 
-    async def publish_head(self, keys: KeyPair, page_ih: bytes, count: int, seq: int = 1) -> MutableItem:
+    async def publish_head(
+        self, keys: KeyPair, page_ih: bytes, count: int, seq: int = 1
+    ) -> MutableItem:
         item = sign_item(keys.seed, encode_head_value(HeadPointer(page_ih, count)), seq)
         result = await self.dht.put_mutable(item)
         assert result.stored > 0
@@ -183,9 +185,7 @@ async def test_bad_input_is_refused_logged_and_nothing_is_lost(
     mallory = KeyPair.generate()
     post = sign_post(Post(mallory.public_key, 0, 1_700_000_000, "I pay you"), mallory)
     forged = SignedPost(Post(mallory.public_key, 0, 1_700_000_000, "I pay me"), post.signature)
-    await attacker.publish_page(
-        mallory, FeedPage(mallory.public_key, 0, 0, 64, None, (forged,))
-    )
+    await attacker.publish_page(mallory, FeedPage(mallory.public_key, 0, 0, 64, None, (forged,)))
     state = await follow_and_sync(follower, mallory.public_key)
     assert state.startswith("refused") and "signature" in state, state
     assert follower.author_posts(mallory.public_key.hex()) == []
@@ -213,16 +213,33 @@ async def test_bad_input_is_refused_logged_and_nothing_is_lost(
 
     # A signed post whose media path escapes its folder is refused with its page.
     peggy = KeyPair.generate()
-    escaping = signed_raw_post(peggy, {
-        "version": 1, "author": peggy.public_key, "seq": 0, "created": 1_700_000_000,
-        "kind": "post", "text": "look",
-        "media": {"ih": b"\x03" * 20, "ih2": b"\x04" * 32, "name": "post-0",
-                  "files": [{"path": "../../evil.sh", "size": 10, "mime": "text/plain"}]},
-    })
-    page = bencoding.encode({
-        "version": 1, "author": peggy.public_key, "index": 0, "first": 0, "capacity": 64,
-        "posts": [escaping],
-    })
+    escaping = signed_raw_post(
+        peggy,
+        {
+            "version": 1,
+            "author": peggy.public_key,
+            "seq": 0,
+            "created": 1_700_000_000,
+            "kind": "post",
+            "text": "look",
+            "media": {
+                "ih": b"\x03" * 20,
+                "ih2": b"\x04" * 32,
+                "name": "post-0",
+                "files": [{"path": "../../evil.sh", "size": 10, "mime": "text/plain"}],
+            },
+        },
+    )
+    page = bencoding.encode(
+        {
+            "version": 1,
+            "author": peggy.public_key,
+            "index": 0,
+            "first": 0,
+            "capacity": 64,
+            "posts": [escaping],
+        }
+    )
     page_ih = await attacker.seed_file(
         f"swarmfeed-{peggy.public_key.hex()[:16]}-page-0.bencode", page
     )
@@ -238,17 +255,21 @@ async def test_bad_input_is_refused_logged_and_nothing_is_lost(
     info = {
         "name": "post-0",
         "piece length": 16384,
-        "pieces": hashlib.sha1(content).digest(),  # noqa: S324
+        "pieces": hashlib.sha1(content).digest(),
         "files": [{"length": len(content), "path": ["..", "..", "evil.sh"]}],
     }
     media_ih = await attacker.seed_raw_torrent(info)
     refused = asyncio.Event()
     follower.engine.subscribe(
-        lambda event: refused.set()
-        if isinstance(event, MetadataRefused) and event.infohash == media_ih.hex()
-        else None
+        lambda event: (
+            refused.set()
+            if isinstance(event, MetadataRefused) and event.infohash == media_ih.hex()
+            else None
+        )
     )
-    ref = MediaRef(media_ih, b"\x05" * 32, "post-0", (MediaFile("evil.sh", len(content), "text/x-sh"),))
+    ref = MediaRef(
+        media_ih, b"\x05" * 32, "post-0", (MediaFile("evil.sh", len(content), "text/x-sh"),)
+    )
     post = sign_post(Post(victor.public_key, 0, 1_700_000_000, "a script", ref), victor)
     await attacker.publish_page(victor, FeedPage(victor.public_key, 0, 0, 64, None, (post,)))
     state = await follow_and_sync(follower, victor.public_key)
