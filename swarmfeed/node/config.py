@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     rate_limit_local_peers: bool = False
     max_upload_bytes: int = 2 * 1024**3
     web_token: str | None = None
-    super_seed_new_media: bool = True
+    super_seed_new_media: bool = False
     log_level: str = "INFO"
     profile_name: str = ""
     profile_bio: str = ""

@@ -145,7 +145,11 @@ class Follower:
             try:
                 result = await self.dht.get_mutable(bytes.fromhex(author))
                 if result.item is None:
-                    self._state(author, "searching", error="no head found in the DHT yet")
+                    if self.db.head(author) is None:
+                        self._state(author, "searching", error="no head found in the DHT yet")
+                    else:
+                        log.info("no head of %s answered this time; keeping ours", author[:16])
+                        self._ensure_media(author)
                     return
                 await self.accept_head(author, result.item)
                 self._state(author, "synced", synced=True)

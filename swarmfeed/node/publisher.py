@@ -135,7 +135,12 @@ class Publisher:
             )
             if self.profile:
                 self.db.set_profile(self.author, self.profile.name, self.profile.bio)
-            if newest is not None and newest.index == page.index and newest_ih != page_ih:
+            if (
+                newest_ih is not None
+                and newest is not None
+                and newest.index == page.index
+                and newest_ih != page_ih
+            ):
                 self._drop_torrent(newest_ih)
             await self._sign_head(HeadPointer(created.infohash, page.last_seq + 1))
         self.events.publish(PostAdded(signed.id, self.author, seq))
@@ -169,6 +174,8 @@ class Publisher:
         self.db.add_torrent(
             TorrentRow(created.infohash.hex(), "media", self.author, None), int(self.clock())
         )
+        if created.infohash_v2 is None:
+            raise InvalidInput("media torrents must be hybrid v1+v2")
         return MediaRef(created.infohash, created.infohash_v2, created.name, ordered)
 
     def _drop_torrent(self, infohash: str) -> None:

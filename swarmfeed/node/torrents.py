@@ -41,9 +41,12 @@ class TorrentShelf:
         progress: Progress | None = None,
         *,
         super_seeding: bool = False,
+        v1_only: bool = False,
     ) -> CreatedTorrent:
         """Hash ``staging/root_name`` into a torrent, move it to its save path and seed it."""
-        created = await asyncio.to_thread(create_torrent, staging / root_name, progress)
+        created = await asyncio.to_thread(
+            create_torrent, staging / root_name, progress, v1_only=v1_only
+        )
         infohash = created.infohash.hex()
         final = self.layout.save_path(infohash)
         if final.exists():
@@ -57,10 +60,10 @@ class TorrentShelf:
         return created
 
     async def seed_page(self, page: FeedPage) -> CreatedTorrent:
-        """Write ``page`` as a single-file torrent (protocol.md §5) and seed it."""
+        """Write ``page`` as a single-file v1 torrent (protocol.md §5) and seed it."""
         staging = self.new_staging_dir()
         atomic_write(staging / page.file_name, page.encode())
-        return await self.seed_folder(staging, page.file_name)
+        return await self.seed_folder(staging, page.file_name, v1_only=True)
 
     def read_page(self, infohash: str) -> FeedPage | None:
         """Return the page stored for torrent ``infohash``, or None if it is not on disk."""

@@ -1,0 +1,1 @@
+"""The libtorrent engine: the only part of swarmfeed that imports libtorrent."""

@@ -1,0 +1,713 @@
+"""The libtorrent session, driven from asyncio by alerts (no sleep-polling).
+
+libtorrent writes a byte to a socket when alerts are pending (``set_alert_fd``); the event loop
+reads it, pops the alerts, copies their fields out at once (an alert dies at the next
+``pop_alerts``) and dispatches each by type to a small handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import libtorrent as lt
+
+from swarmfeed.core import bencoding
+from swarmfeed.engine.types import (
+    EngineConfig,
+    EngineEvent,
+    FileEntry,
+    MetadataReceived,
+    MetadataRefused,
+    SessionStatus,
+    TorrentFailed,
+    TorrentFinished,
+    TorrentRemoved,
+    TorrentStatus,
+)
+from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
+from swarmfeed.store.files import atomic_write
+
+PUBLIC_ROUTERS = (
+    "router.bittorrent.com:6881,dht.transmissionbt.com:6881,"
+    "router.utorrent.com:6881,dht.libtorrent.org:25401"
+)
+DEFAULT_PRIORITY = 4
+RESUME_SUFFIX = ".resume"
+FRESH_SECONDS = 600.0
+
+
+def loop_time() -> float:
+    """Return the running loop's monotonic clock."""
+    return asyncio.get_running_loop().time()
+
+
+class TorrentRefused(InvalidInput):
+    """A torrent was refused (its metadata failed a check) or removed while awaited."""
+
+
+MetadataCheck = Callable[[bytes], None]
+
+
+class Engine:
+    """Owns one libtorrent session; the rest of swarmfeed sees only swarmfeed types."""
+
+    def __init__(
+        self, config: EngineConfig, state_dir: Path, *, logger: logging.Logger | None = None
+    ) -> None:
+        self.config = config
+        self.state_dir = state_dir
+        self.resume_dir = state_dir / "resume"
+        self.log = logger or logging.getLogger("swarmfeed.engine")
+        self._session: Any = None
+        self._handles: dict[str, Any] = {}
+        self._added: dict[str, float] = {}
+        self._checks: dict[str, MetadataCheck] = {}
+        self._finished: dict[str, list[asyncio.Future[None]]] = {}
+        self._metadata: dict[str, list[asyncio.Future[None]]] = {}
+        self._pieces: dict[tuple[str, int], list[asyncio.Future[None]]] = {}
+        self._resume: dict[str, asyncio.Future[None]] = {}
+        self._subscribers: list[Callable[[EngineEvent], None]] = []
+        self._reader: socket.socket | None = None
+        self._writer: socket.socket | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stats: dict[str, int] = {}
+        self._rates = (0, 0)
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            lt.metadata_received_alert: self._on_metadata,
+            lt.torrent_finished_alert: self._on_finished,
+            lt.piece_finished_alert: self._on_piece,
+            lt.save_resume_data_alert: self._on_resume_saved,
+            lt.save_resume_data_failed_alert: self._on_resume_failed,
+            lt.torrent_removed_alert: self._on_removed,
+            lt.torrent_error_alert: self._on_error,
+            lt.file_error_alert: self._on_error,
+            lt.metadata_failed_alert: self._on_error,
+            lt.session_stats_alert: self._on_stats,
+            lt.listen_failed_alert: self._on_listen_failed,
+        }
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    def _settings(self) -> dict[str, Any]:
+        local = self.config.local_only
+        categories = lt.alert_category
+        return {
+            "listen_interfaces": self.config.listen_interface,
+            "enable_dht": True,
+            "dht_bootstrap_nodes": PUBLIC_ROUTERS if self.config.public_dht else "",
+            "enable_lsd": not local,
+            "enable_upnp": not local,
+            "enable_natpmp": not local,
+            "dht_restrict_routing_ips": not local,
+            "dht_restrict_search_ips": not local,
+            "allow_multiple_connections_per_ip": local,
+            # Measured on loopback: simultaneous uTP connects between two peers end in a
+            # "duplicate peer-id" drop of one side and "invalid message" on the other, losing
+            # both. Private/local swarms use TCP only; the public network keeps uTP.
+            "enable_outgoing_utp": not local,
+            "enable_incoming_utp": not local,
+            # A magnet held back for its metadata check counts as finished (nothing wanted) and
+            # would drop its seeds as "upload to upload"; keep them so the download can start
+            # on the same connection once the check passes.
+            "close_redundant_connections": False,
+            "upload_rate_limit": self.config.upload_rate_limit,
+            "download_rate_limit": self.config.download_rate_limit,
+            # Every followed torrent must keep seeding (NOTES.md: the default queue would stop
+            # most of them). Torrents are added without auto_managed, so the queue never pauses
+            # them; the active_* limits only govern auto-managed torrents and stay at defaults.
+            # Outgoing connections from the listen address: on loopback the kernel would
+            # otherwise pick the destination's own address as source and peers see themselves.
+            "outgoing_interfaces": self._listen_host(),
+            "user_agent": "swarmfeed/0.1",
+            "peer_fingerprint": lt.generate_fingerprint("SF", 0, 1, 0, 0),
+            "alert_mask": categories.status
+            | categories.error
+            | categories.storage
+            | categories.piece_progress
+            | categories.stats,
+            "alert_queue_size": 10000,
+        }
+
+    def _listen_host(self) -> str:
+        host = self.config.listen_interface.rpartition(":")[0].strip("[]")
+        return "" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
+
+    async def start(self) -> None:
+        """Create the session, hook its alerts into the loop and restore saved torrents."""
+        loop = asyncio.get_running_loop()
+        self.resume_dir.mkdir(parents=True, exist_ok=True)
+        self._session = lt.session(cast(Any, self._settings()))
+        if self.config.rate_limit_local_peers:
+            # Loopback/LAN peers fall into the local class that ignores rate limits (NOTES.md).
+            peer_filter = lt.ip_filter()
+            peer_filter.add_rule(
+                "0.0.0.0", "255.255.255.255", 1 << self._session.global_peer_class_id
+            )
+            self._session.set_peer_class_filter(peer_filter)
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._session.set_alert_fd(self._writer.fileno())
+        loop.add_reader(self._reader.fileno(), self._drain)
+        for host, port in self.config.bootstrap_nodes:
+            self._session.add_dht_node((host, port))
+        self._restore()
+        self._tasks.append(asyncio.create_task(self._periodic_resume()))
+        self._tasks.append(asyncio.create_task(self._periodic_stats()))
+        self._tasks.append(asyncio.create_task(self._announce_fresh()))
+        self._drain()
+
+    def _restore(self) -> None:
+        for path in sorted(self.resume_dir.glob(f"*{RESUME_SUFFIX}")):
+            try:
+                params = lt.read_resume_data(path.read_bytes())
+                params.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+                handle = self._session.add_torrent(params)
+            except RuntimeError as exc:
+                self.log.warning("could not restore %s: %s", path.name, exc)
+                continue
+            self._track(self._key(handle), handle)
+        if self._handles:
+            self.log.info("restored %d torrents from resume data", len(self._handles))
+
+    async def stop(self) -> None:
+        """Save resume data for every torrent, then close the session."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._session is None:
+            return
+        await self.save_all_resume_data(timeout=20.0)
+        loop = asyncio.get_running_loop()
+        if self._reader is not None:
+            loop.remove_reader(self._reader.fileno())
+        self._session.pause()
+        self._session = None
+        for sock in (self._reader, self._writer):
+            if sock is not None:
+                sock.close()
+        for waiters in [*self._finished.values(), *self._metadata.values(), *self._pieces.values()]:
+            for future in waiters:
+                if not future.done():
+                    future.set_exception(SwarmfeedError("the engine stopped"))
+
+    async def save_all_resume_data(self, timeout: float = 20.0) -> None:
+        """Ask every torrent for resume data and wait (bounded) until it is written."""
+        loop = asyncio.get_running_loop()
+        futures = []
+        for key, handle in list(self._handles.items()):
+            if not handle.is_valid():
+                continue
+            future = self._resume.get(key)
+            if future is None or future.done():
+                future = loop.create_future()
+                self._resume[key] = future
+            handle.save_resume_data(lt.save_resume_flags_t.save_info_dict)
+            futures.append(future)
+        if futures:
+            await asyncio.wait(futures, timeout=timeout)
+
+    async def _periodic_resume(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.resume_save_interval)  # periodic checkpoint
+            for handle in list(self._handles.values()):
+                if handle.is_valid() and handle.need_save_resume_data():
+                    handle.save_resume_data(lt.save_resume_flags_t.save_info_dict)
+
+    async def _announce_fresh(self) -> None:
+        """Re-announce fresh torrents that have no peers yet (BEP 5 get_peers + announce).
+
+        libtorrent announces a torrent once when added and then every 15 minutes; an announce
+        made while the routing table is still empty is lost, and a magnet whose first lookup
+        found nobody would wait that long. Fresh torrents without peers are announced again.
+        """
+        interval = 2.0 if self.config.local_only else 30.0
+        while True:
+            await asyncio.sleep(interval)  # protocol timer: re-announce cadence
+            now = loop_time()
+            for key, handle in list(self._handles.items()):
+                if not handle.is_valid() or now - self._added.get(key, 0.0) > FRESH_SECONDS:
+                    continue
+                status = handle.status()
+                if not status.has_metadata or status.num_peers == 0:
+                    handle.force_dht_announce()
+
+    async def _periodic_stats(self) -> None:
+        while True:
+            if self._session is not None:
+                self._session.post_session_stats()
+            await asyncio.sleep(self.config.stats_interval)  # stats are posted on a timer
+
+    # alert dispatch --------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        if self._reader is not None:
+            with contextlib.suppress(BlockingIOError):
+                while self._reader.recv(4096):
+                    pass
+        if self._session is None:
+            return
+        for alert in self._session.pop_alerts():
+            handler = self._handlers.get(type(alert))
+            if handler is None:
+                continue
+            try:
+                handler(alert)
+            except Exception:
+                self.log.exception("handling %s failed", type(alert).__name__)
+
+    def _emit(self, event: EngineEvent) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                self.log.exception("engine event subscriber failed on %r", event)
+
+    @staticmethod
+    def _key(handle: Any) -> str:
+        return str(handle.info_hashes().v1)
+
+    def _on_metadata(self, alert: Any) -> None:
+        handle = alert.handle
+        key = self._key(handle)
+        check = self._checks.pop(key, None)
+        if check is not None and not self._run_check(key, handle, check):
+            return
+        self._release(handle)
+        self._resolve(self._metadata, key)
+        self._emit(MetadataReceived(key))
+
+    def _run_check(self, key: str, handle: Any, check: MetadataCheck) -> bool:
+        info = bytes(handle.torrent_file().info_section())
+        try:
+            check(info)
+        except InvalidInput as exc:
+            reason = str(exc)
+            self.log.warning("refused torrent %s: %s", key, reason)
+            self._drop(key, handle)
+            self._fail(key, TorrentRefused(f"torrent {key} refused: {reason}"))
+            self._emit(MetadataRefused(key, reason))
+            return False
+        return True
+
+    def _on_finished(self, alert: Any) -> None:
+        handle = alert.handle
+        key = self._key(handle)
+        if not self._complete(handle):
+            # With default_dont_download a torrent "finishes" at once with nothing wanted;
+            # that alert may still be queued after the check released its files.
+            return
+        self._resolve(self._finished, key)
+        handle.save_resume_data(lt.save_resume_flags_t.save_info_dict)
+        self._emit(TorrentFinished(key))
+
+    def _on_piece(self, alert: Any) -> None:
+        key = self._key(alert.handle)
+        waiters = self._pieces.pop((key, int(alert.piece_index)), [])
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+    def _on_resume_saved(self, alert: Any) -> None:
+        key = self._key(alert.handle)
+        data = bytes(lt.write_resume_data_buf(alert.params))
+        if key in self._handles:
+            atomic_write(self.resume_dir / f"{key}{RESUME_SUFFIX}", data)
+        future = self._resume.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def _on_resume_failed(self, alert: Any) -> None:
+        key = self._key(alert.handle)
+        future = self._resume.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def _on_removed(self, alert: Any) -> None:
+        key = str(alert.info_hashes.v1)
+        self._emit(TorrentRemoved(key))
+
+    def _on_error(self, alert: Any) -> None:
+        handle = alert.handle
+        key = self._key(handle) if handle.is_valid() else "?"
+        message = str(alert.message())
+        self.log.warning("torrent %s: %s", key, message)
+        self._emit(TorrentFailed(key, message))
+
+    def _on_listen_failed(self, alert: Any) -> None:
+        self.log.error("listening failed: %s", alert.message())
+
+    def _on_stats(self, alert: Any) -> None:
+        values = dict(alert.values)
+        previous = self._stats
+        interval = max(self.config.stats_interval, 0.001)
+        if previous:
+            up = values.get("net.sent_payload_bytes", 0) - previous.get("net.sent_payload_bytes", 0)
+            down = values.get("net.recv_payload_bytes", 0) - previous.get(
+                "net.recv_payload_bytes", 0
+            )
+            self._rates = (int(up / interval), int(down / interval))
+        self._stats = values
+
+    # futures ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _resolve(table: dict[str, list[asyncio.Future[None]]], key: str) -> None:
+        for future in table.pop(key, []):
+            if not future.done():
+                future.set_result(None)
+
+    def _fail(self, key: str, error: Exception) -> None:
+        for table in (self._finished, self._metadata):
+            for future in table.pop(key, []):
+                if not future.done():
+                    future.set_exception(error)
+        for piece_key in [k for k in self._pieces if k[0] == key]:
+            for future in self._pieces.pop(piece_key):
+                if not future.done():
+                    future.set_exception(error)
+
+    async def _await(
+        self,
+        table: dict[str, list[asyncio.Future[None]]],
+        key: str,
+        timeout: float | None,
+    ) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        table.setdefault(key, []).append(future)
+        try:
+            await asyncio.wait_for(future, timeout)
+        finally:
+            waiters = table.get(key)
+            if waiters is not None and future in waiters:
+                waiters.remove(future)
+
+    # adding and removing ---------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[EngineEvent], None]) -> None:
+        """Call ``callback`` with every engine event from now on."""
+        self._subscribers.append(callback)
+
+    def _require_session(self) -> Any:
+        if self._session is None:
+            raise SwarmfeedError("the engine is not running")
+        return self._session
+
+    async def add_torrent(
+        self,
+        torrent: bytes,
+        save_path: Path,
+        *,
+        seed_mode: bool = False,
+        super_seeding: bool = False,
+    ) -> str:
+        """Add a complete .torrent; ``seed_mode`` skips the hash check of files we just made."""
+        session = self._require_session()
+        try:
+            info = lt.torrent_info(torrent)
+        except RuntimeError as exc:
+            raise InvalidInput(f"not a valid torrent: {exc}") from exc
+        key = str(info.info_hashes().v1)
+        if key in self._handles and self._handles[key].is_valid():
+            return key
+        params = lt.add_torrent_params()
+        params.ti = info
+        params.save_path = str(save_path)
+        flags = params.flags & ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+        if seed_mode:
+            flags |= lt.torrent_flags.seed_mode
+        if super_seeding:
+            flags |= lt.torrent_flags.super_seeding
+        params.flags = flags
+        save_path.mkdir(parents=True, exist_ok=True)
+        handle = session.add_torrent(params)
+        self._track(key, handle)
+        handle.save_resume_data(lt.save_resume_flags_t.save_info_dict)
+        return key
+
+    async def add_magnet(
+        self,
+        infohash: bytes,
+        infohash_v2: bytes | None,
+        save_path: Path,
+        *,
+        name: str | None = None,
+        check_metadata: MetadataCheck | None = None,
+    ) -> str:
+        """Add a torrent by infohash; with ``check_metadata`` no piece is fetched until it passes.
+
+        The metadata (BEP 9) comes from peers found through the DHT. Idempotent: for a torrent
+        already present whose metadata was never checked, the check is registered (or run).
+        """
+        session = self._require_session()
+        key = infohash.hex()
+        existing = self._handles.get(key)
+        if existing is not None and existing.is_valid():
+            if check_metadata is not None and self._unchecked(existing):
+                if existing.has_metadata():
+                    if self._run_check(key, existing, check_metadata):
+                        self._release(existing)
+                else:
+                    self._checks[key] = check_metadata
+            return key
+        params = lt.add_torrent_params()
+        hashes = lt.info_hash_t(lt.sha1_hash(infohash))
+        if infohash_v2 is not None:
+            hashes = lt.info_hash_t(lt.sha1_hash(infohash), lt.sha256_hash(infohash_v2))
+        params.info_hashes = hashes
+        params.save_path = str(save_path)
+        if name:
+            params.name = name
+        flags = params.flags & ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+        if check_metadata is not None:
+            flags |= lt.torrent_flags.default_dont_download
+            self._checks[key] = check_metadata
+        params.flags = flags
+        save_path.mkdir(parents=True, exist_ok=True)
+        handle = session.add_torrent(params)
+        self._track(key, handle)
+        return key
+
+    @staticmethod
+    def _release(handle: Any) -> None:
+        """Let a checked torrent download its files and find its peers again."""
+        handle.prioritize_files([DEFAULT_PRIORITY] * handle.torrent_file().num_files())
+        # While nothing was wanted the torrent counted as finished and dropped its seeds.
+        handle.force_dht_announce()
+
+    def _complete(self, handle: Any) -> bool:
+        """Return True when the torrent has checked metadata and every wanted byte."""
+        if self._key(handle) in self._checks or self._unchecked(handle):
+            return False
+        status = handle.status()
+        return bool(status.has_metadata and status.total_wanted_done >= status.total_wanted)
+
+    def _track(self, key: str, handle: Any) -> None:
+        self._handles[key] = handle
+        self._added[key] = loop_time()
+        handle.force_dht_announce()
+
+    @staticmethod
+    def _unchecked(handle: Any) -> bool:
+        if not handle.has_metadata():
+            return True
+        priorities = handle.get_file_priorities()
+        return bool(priorities) and all(p == 0 for p in priorities)
+
+    def _drop(self, key: str, handle: Any, delete_files: bool = True) -> None:
+        self._handles.pop(key, None)
+        self._added.pop(key, None)
+        self._checks.pop(key, None)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.resume_dir / f"{key}{RESUME_SUFFIX}")
+        if self._session is not None and handle.is_valid():
+            self._session.remove_torrent(handle, lt.options_t.delete_files if delete_files else 0)
+
+    def remove(self, infohash: str, delete_files: bool = False) -> None:
+        """Remove a torrent (and optionally its files); unknown torrents are ignored."""
+        handle = self._handles.get(infohash)
+        if handle is None:
+            return
+        self._drop(infohash, handle, delete_files)
+        self._fail(infohash, TorrentRefused(f"torrent {infohash} was removed"))
+
+    def has(self, infohash: str) -> bool:
+        """Return True if the session holds the torrent."""
+        handle = self._handles.get(infohash)
+        return handle is not None and handle.is_valid()
+
+    def _handle(self, infohash: str) -> Any:
+        handle = self._handles.get(infohash)
+        if handle is None or not handle.is_valid():
+            raise NotFound(f"no torrent {infohash}")
+        return handle
+
+    async def wait_finished(self, infohash: str, timeout: float | None = None) -> None:
+        """Wait until every wanted piece is downloaded (at once if already seeding)."""
+        if self._complete(self._handle(infohash)):
+            return
+        await self._await(self._finished, infohash, timeout)
+
+    async def wait_metadata(self, infohash: str, timeout: float | None = None) -> None:
+        """Wait until the torrent has metadata that passed its check."""
+        handle = self._handle(infohash)
+        if handle.has_metadata() and infohash not in self._checks:
+            return
+        await self._await(self._metadata, infohash, timeout)
+
+    # streaming -------------------------------------------------------------------------------
+
+    async def wait_range(
+        self, infohash: str, file_index: int, start: int, end: int, timeout: float = 120.0
+    ) -> None:
+        """Fetch the pieces covering [start, end) of a file first (piece deadlines) and wait."""
+        handle = self._handle(infohash)
+        if not handle.has_metadata():
+            await self.wait_metadata(infohash, timeout)
+        info = handle.torrent_file()
+        storage = info.files()
+        if end <= start:
+            return
+        first = storage.map_file(file_index, start, 1).piece
+        last = storage.map_file(file_index, end - 1, 1).piece
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+        for order, piece in enumerate(range(first, last + 1)):
+            if handle.have_piece(piece):
+                continue
+            if handle.piece_priority(piece) == 0:
+                handle.piece_priority(piece, DEFAULT_PRIORITY)
+            handle.set_piece_deadline(piece, 50 * order)
+            future: asyncio.Future[None] = loop.create_future()
+            self._pieces.setdefault((infohash, piece), []).append(future)
+            futures.append(future)
+        # A piece may have completed between have_piece() and the registration above.
+        for piece in range(first, last + 1):
+            if handle.have_piece(piece):
+                for future in self._pieces.pop((infohash, piece), []):
+                    if not future.done():
+                        future.set_result(None)
+        if futures:
+            await asyncio.wait_for(asyncio.gather(*futures), timeout)
+
+    def set_sequential(self, infohash: str, on: bool) -> None:
+        """Download pieces in order (for playback near the playhead)."""
+        handle = self._handle(infohash)
+        if on:
+            handle.set_flags(lt.torrent_flags.sequential_download)
+        else:
+            handle.unset_flags(lt.torrent_flags.sequential_download)
+
+    def set_super_seeding(self, infohash: str, on: bool) -> None:
+        """Turn BEP 16 super seeding on or off for a torrent."""
+        handle = self._handle(infohash)
+        if on:
+            handle.set_flags(lt.torrent_flags.super_seeding)
+        else:
+            handle.unset_flags(lt.torrent_flags.super_seeding)
+
+    # queries ---------------------------------------------------------------------------------
+
+    def torrent_file(self, infohash: str) -> bytes | None:
+        """Return the bencoded .torrent (with info dict) or None before metadata."""
+        handle = self._handle(infohash)
+        if not handle.has_metadata():
+            return None
+        return bytes(lt.bencode(lt.create_torrent(handle.torrent_file()).generate()))
+
+    def info_section(self, infohash: str) -> bytes | None:
+        """Return the raw bencoded info dict, or None before metadata."""
+        handle = self._handle(infohash)
+        if not handle.has_metadata():
+            return None
+        return bytes(handle.torrent_file().info_section())
+
+    def files(self, infohash: str) -> list[FileEntry]:
+        """Return the torrent's files (pad files left out)."""
+        handle = self._handle(infohash)
+        if not handle.has_metadata():
+            return []
+        info = handle.torrent_file()
+        storage = info.files()
+        save_path = Path(handle.save_path())
+        name = info.name()
+        entries = []
+        for index in range(storage.num_files()):
+            if storage.file_flags(index) & lt.file_storage.flag_pad_file:
+                continue
+            full = storage.file_path(index)
+            parts = full.replace("\\", "/").split("/")
+            relative = "/".join(parts[1:]) if len(parts) > 1 and parts[0] == name else full
+            entries.append(
+                FileEntry(
+                    index=index,
+                    path=relative,
+                    size=storage.file_size(index),
+                    offset=storage.file_offset(index),
+                    absolute_path=save_path / full,
+                )
+            )
+        return entries
+
+    def status(self, infohash: str) -> TorrentStatus:
+        """Return a snapshot of one torrent."""
+        return self._status(self._handle(infohash))
+
+    def list_status(self) -> list[TorrentStatus]:
+        """Return snapshots of every torrent."""
+        return [self._status(h) for h in list(self._handles.values()) if h.is_valid()]
+
+    def _status(self, handle: Any) -> TorrentStatus:
+        s = handle.status()
+        error = s.errc.message() if s.errc.value() != 0 else None
+        state = s.state.name
+        if error:
+            state = "error"
+        elif s.flags & lt.torrent_flags.paused:
+            state = "paused"
+        elif s.has_metadata and self._unchecked(handle) and not s.is_seeding:
+            state = "checking_metadata"
+        return TorrentStatus(
+            infohash=self._key(handle),
+            name=s.name,
+            state=state,
+            progress=float(s.progress),
+            total_wanted=int(s.total_wanted),
+            total_done=int(s.total_wanted_done),
+            download_rate=int(s.download_payload_rate),
+            upload_rate=int(s.upload_payload_rate),
+            total_upload=int(s.total_payload_upload),
+            total_download=int(s.total_payload_download),
+            all_time_upload=int(s.all_time_upload),
+            num_peers=int(s.num_peers),
+            num_seeds=int(s.num_seeds),
+            is_seeding=bool(s.is_seeding),
+            has_metadata=bool(s.has_metadata),
+            distributed_copies=float(s.distributed_copies),
+            error=error,
+            save_path=str(s.save_path),
+            super_seeding=bool(s.flags & lt.torrent_flags.super_seeding),
+        )
+
+    def session_status(self) -> SessionStatus:
+        """Return a snapshot of the session (counters refreshed every stats interval)."""
+        session = self._require_session()
+        stats = self._stats
+        up, down = self._rates
+        return SessionStatus(
+            dht_nodes=int(stats.get("dht.dht_nodes", 0)),
+            num_torrents=len(self._handles),
+            num_peers=int(stats.get("peer.num_peers_connected", 0)),
+            upload_rate=up,
+            download_rate=down,
+            total_upload=int(stats.get("net.sent_payload_bytes", 0)),
+            total_download=int(stats.get("net.recv_payload_bytes", 0)),
+            listen_port=int(session.listen_port()),
+        )
+
+    def dht_nodes(self) -> list[tuple[str, int]]:
+        """Return the DHT routing table's nodes (from the session's saved DHT state)."""
+        if self._session is None:
+            return []
+        state = lt.write_session_params_buf(
+            self._session.session_state(), lt.save_state_flags_t.save_dht_state
+        )
+        try:
+            decoded = bencoding.decode(bytes(state))
+        except InvalidInput:
+            return []
+        dht = decoded.get(b"dht state", {}) if isinstance(decoded, dict) else {}
+        nodes: list[tuple[str, int]] = []
+        for compact in dht.get(b"nodes", []) if isinstance(dht, dict) else []:
+            if isinstance(compact, bytes) and len(compact) == 6:
+                host = socket.inet_ntoa(compact[:4])
+                nodes.append((host, int.from_bytes(compact[4:], "big")))
+        return nodes

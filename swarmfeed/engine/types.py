@@ -1,0 +1,125 @@
+"""swarmfeed's own view of torrents and the session; no libtorrent object leaves the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How the libtorrent session is set up."""
+
+    listen_interface: str
+    bootstrap_nodes: tuple[tuple[str, int], ...] = ()
+    public_dht: bool = True
+    local_only: bool = False
+    upload_rate_limit: int = 0
+    download_rate_limit: int = 0
+    rate_limit_local_peers: bool = False
+    super_seed_new_media: bool = False
+    resume_save_interval: float = 60.0
+    stats_interval: float = 1.0
+
+
+@dataclass(frozen=True)
+class CreatedTorrent:
+    """A torrent made from local files: hybrid v1+v2 (BEP 52), or v1-only for feed pages."""
+
+    torrent: bytes
+    infohash: bytes
+    infohash_v2: bytes | None
+    name: str
+    files: tuple[tuple[str, int], ...]
+    piece_length: int
+    info_section: bytes
+
+
+@dataclass(frozen=True)
+class TorrentStatus:
+    """A snapshot of one torrent."""
+
+    infohash: str
+    name: str
+    state: str
+    progress: float
+    total_wanted: int
+    total_done: int
+    download_rate: int
+    upload_rate: int
+    total_upload: int
+    total_download: int
+    all_time_upload: int
+    num_peers: int
+    num_seeds: int
+    is_seeding: bool
+    has_metadata: bool
+    distributed_copies: float
+    error: str | None
+    save_path: str
+    super_seeding: bool = False
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """A snapshot of the whole session."""
+
+    dht_nodes: int
+    num_torrents: int
+    num_peers: int
+    upload_rate: int
+    download_rate: int
+    total_upload: int
+    total_download: int
+    listen_port: int
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of a torrent, with its path relative to the torrent's root folder."""
+
+    index: int
+    path: str
+    size: int
+    offset: int
+    absolute_path: Path
+
+
+@dataclass(frozen=True)
+class TorrentFinished:
+    """Every wanted piece of a torrent is downloaded and verified."""
+
+    infohash: str
+
+
+@dataclass(frozen=True)
+class MetadataReceived:
+    """A magnet's metadata arrived and passed its check; files are being downloaded."""
+
+    infohash: str
+
+
+@dataclass(frozen=True)
+class MetadataRefused:
+    """A magnet's metadata failed its check; the torrent was removed with its files."""
+
+    infohash: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TorrentRemoved:
+    """A torrent left the session."""
+
+    infohash: str
+
+
+@dataclass(frozen=True)
+class TorrentFailed:
+    """A torrent hit a storage or network error."""
+
+    infohash: str
+    message: str
+
+
+EngineEvent = TorrentFinished | MetadataReceived | MetadataRefused | TorrentRemoved | TorrentFailed
