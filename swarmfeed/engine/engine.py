@@ -148,7 +148,9 @@ class Engine:
             # Loopback/LAN peers fall into the local class that ignores rate limits (NOTES.md).
             peer_filter = lt.ip_filter()
             peer_filter.add_rule(
-                "0.0.0.0", "255.255.255.255", 1 << self._session.global_peer_class_id
+                "0.0.0.0",  # noqa: S104 - an address range, not a bind
+                "255.255.255.255",
+                1 << self._session.global_peer_class_id,
             )
             self._session.set_peer_class_filter(peer_filter)
         self._reader, self._writer = socket.socketpair()

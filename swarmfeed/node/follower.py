@@ -9,8 +9,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from swarmfeed.engine.engine import Engine
-
 from swarmfeed.core import bencoding
 from swarmfeed.core.bep44 import MutableItem, verify_item
 from swarmfeed.core.feed import (
@@ -24,6 +22,7 @@ from swarmfeed.core.feed import (
 from swarmfeed.core.media import check_media_metadata
 from swarmfeed.core.posts import MediaRef, SignedPost
 from swarmfeed.dht.client import DhtClient
+from swarmfeed.engine.engine import Engine
 from swarmfeed.errors import InvalidInput, RolledBack, SwarmfeedError, WrongAuthor
 from swarmfeed.node.events import EventBus, FollowChanged, PostAdded
 from swarmfeed.node.layout import HomeLayout

@@ -12,6 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from swarmfeed.core import bencoding
+from swarmfeed.core.bep44 import MutableItem
+from swarmfeed.core.feed import FeedPage, Profile, decode_head_value, verify_page
+from swarmfeed.core.identity import KeyPair, author_address
+from swarmfeed.core.posts import SignedPost
+from swarmfeed.dht.client import DhtClient
 from swarmfeed.engine.engine import Engine
 from swarmfeed.engine.types import (
     EngineConfig,
@@ -22,13 +28,6 @@ from swarmfeed.engine.types import (
     TorrentFinished,
     TorrentStatus,
 )
-
-from swarmfeed.core import bencoding
-from swarmfeed.core.bep44 import MutableItem
-from swarmfeed.core.feed import FeedPage, Profile, decode_head_value, verify_page
-from swarmfeed.core.identity import KeyPair, author_address
-from swarmfeed.core.posts import SignedPost
-from swarmfeed.dht.client import DhtClient
 from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
 from swarmfeed.node.config import Settings
 from swarmfeed.node.events import EventBus, MediaComplete

@@ -8,12 +8,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from swarmfeed.core import bencoding
+from swarmfeed.core.feed import MAX_PAGE_BYTES, FeedPage, decode_page
 from swarmfeed.engine.creator import create_torrent
 from swarmfeed.engine.engine import Engine
 from swarmfeed.engine.types import CreatedTorrent
-
-from swarmfeed.core import bencoding
-from swarmfeed.core.feed import MAX_PAGE_BYTES, FeedPage, decode_page
 from swarmfeed.errors import InvalidInput, TooLarge
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.store.files import atomic_write
