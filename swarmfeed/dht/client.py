@@ -49,7 +49,6 @@ MAX_CANDIDATES = 256
 """At most this many nodes are remembered during one lookup."""
 RESOLVE_TTL = 600.0
 """Seconds a resolved seed host name (e.g. a bootstrap router) is cached."""
-REFUSALS_PER_SECOND = 10.0
 """At most this many error replies to incoming queries per second (burst of as many)."""
 MAX_TID_BYTES = 16
 """Queries with a longer transaction id get no reply (nothing large is ever echoed)."""
@@ -164,8 +163,6 @@ class DhtClient:
         self._next_send: dict[str, float] = {}
         self._resolved: dict[Address, tuple[float, list[Address]]] = {}
         self._local: Address | None = None
-        self._refusals = REFUSALS_PER_SECOND
-        self._refusals_at = 0.0
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -522,19 +519,14 @@ class DhtClient:
             pending.future.set_result(message)
 
     def _refuse_query(self, tid: bytes, sender: Address) -> None:
-        """Answer a query with a KRPC error: this node is read-only (BEP 43), see module doc."""
-        transport = self._transport
-        if transport is None or len(tid) > MAX_TID_BYTES:
-            return
-        now = asyncio.get_running_loop().time()
-        elapsed, self._refusals_at = now - self._refusals_at, now
-        self._refusals = min(REFUSALS_PER_SECOND, self._refusals + elapsed * REFUSALS_PER_SECOND)
-        if self._refusals < 1:
-            return
-        self._refusals -= 1
-        self.log.debug("refusing a query from %s:%d (read-only node)", *sender)
-        with contextlib.suppress(OSError):
-            transport.sendto(krpc.build_error(tid, krpc.ERROR_SERVER, "read-only node"), sender)
+        """Ignore a query: this client is read-only (BEP 43) and never answers.
+
+        Replying (even with an error) costs packets against the querier's per-IP rate limit,
+        which the node's own libtorrent DHT shares (libtorrent bans an IP above
+        dht_block_ratelimit packets/s); silence lets the querier time us out and evict us.
+        """
+        del tid
+        self.log.debug("ignoring a query from %s:%d (read-only client)", *sender)
 
 
 def _address(host: str, port: int) -> Address:

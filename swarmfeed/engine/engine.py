@@ -117,6 +117,11 @@ class Engine:
             # would drop its seeds as "upload to upload"; keep them so the download can start
             # on the same connection once the check passes.
             "close_redundant_connections": False,
+            # Private/local swarms put many nodes and DHT clients on few addresses; libtorrent
+            # bans an IP above 5 DHT packets/s (and then for 300 s), which a busy test swarm
+            # reaches. The public DHT keeps libtorrent's defaults.
+            "dht_block_ratelimit": 1000 if local else 5,
+            "dht_upload_rate_limit": 1_000_000 if local else 8000,
             "upload_rate_limit": self.config.upload_rate_limit,
             "download_rate_limit": self.config.download_rate_limit,
             # Every followed torrent must keep seeding (NOTES.md: the default queue would stop
@@ -558,8 +563,10 @@ class Engine:
         storage = info.files()
         if end <= start:
             return
-        first = storage.map_file(file_index, start, 1).piece
-        last = storage.map_file(file_index, end - 1, 1).piece
+        base = storage.file_offset(file_index)
+        piece_length = info.piece_length()
+        first = (base + start) // piece_length
+        last = (base + end - 1) // piece_length
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[None]] = []
         for order, piece in enumerate(range(first, last + 1)):

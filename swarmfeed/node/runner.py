@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import logging.handlers
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -37,13 +40,34 @@ def configure_logging(settings: Settings) -> None:
     root.addHandler(file_handler)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server without its signal capture: the node flushes before the process ends.
+
+    uvicorn re-raises a captured SIGTERM when serve() returns, which would kill the process
+    before resume data and the index are flushed; run_node handles the signals instead.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Leave signal handling to run_node."""
+        yield
+
+
 async def run_node(node: Node, on_ready: Callable[[Node], None] | None = None) -> None:
     """Start ``node``, serve its API and web UI, and stop cleanly on SIGINT/SIGTERM."""
     settings = node.settings
     host, port = settings.http_endpoint
     app = create_app(node)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
+    server = _Server(config)
+    loop = asyncio.get_running_loop()
+
+    def request_exit(signum: int) -> None:
+        log.info("received %s: shutting down", signal.Signals(signum).name)
+        server.should_exit = True
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, request_exit, signum)
     token_file = node.layout.home / "web_token"
     await node.start()
     try:
@@ -53,7 +77,6 @@ async def run_node(node: Node, on_ready: Callable[[Node], None] | None = None) -
             token_file.unlink(missing_ok=True)
         if on_ready is not None:
             on_ready(node)
-        # uvicorn installs SIGINT/SIGTERM handlers and returns from serve() on either.
         await server.serve()
     finally:
         log.info("shutting down: saving resume data and closing the index")

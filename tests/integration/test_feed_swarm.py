@@ -26,7 +26,7 @@ MEDIA_SIZE = 8 * 1024 * 1024
 @pytest.fixture(scope="module")
 def swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSwarm]:
     root = tmp_path_factory.mktemp("swarm")
-    local = LocalSwarm(root, poll_interval=1.0, republish_interval=5.0)
+    local = LocalSwarm(root, poll_interval=1.0, republish_interval=20.0)
     with local.running():
         yield local
 

@@ -17,9 +17,6 @@ from typing import Any
 
 import nacl.signing
 import pytest
-from swarmfeed.engine.creator import create_torrent
-from swarmfeed.engine.engine import Engine
-from swarmfeed.engine.types import EngineConfig, MetadataRefused
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.bep44 import MutableItem, sign_item, signable_bytes
@@ -27,6 +24,9 @@ from swarmfeed.core.feed import FeedPage, HeadPointer, encode_head_value
 from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.posts import MediaFile, MediaRef, Post, SignedPost, sign_post
 from swarmfeed.dht.client import DhtClient
+from swarmfeed.engine.creator import create_torrent
+from swarmfeed.engine.engine import Engine
+from swarmfeed.engine.types import EngineConfig, MetadataRefused
 from swarmfeed.errors import RolledBack, TooLarge
 from swarmfeed.localswarm import free_port
 from swarmfeed.node.config import Settings
