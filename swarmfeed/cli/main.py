@@ -30,8 +30,8 @@ from swarmfeed.node.config import DEFAULT_HOME, Settings
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.store import keystore
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 home_option = click.option(
     "--home",
@@ -124,6 +124,13 @@ def show_id(home: Path) -> None:
     help="Apply rate limits to loopback/LAN peers too (benchmarks).",
 )
 @click.option("--name", "profile_name", default=None, help="Display name published with posts.")
+@click.option(
+    "--require-token",
+    "require_token",
+    is_flag=True,
+    default=None,
+    help="Require the web UI access token even on loopback.",
+)
 @click.option("--log-level", default=None)
 def node(
     home: Path,

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     rate_limit_local_peers: bool = False
     max_upload_bytes: int = 2 * 1024**3
     web_token: str | None = None
+    require_token: bool = False
     super_seed_new_media: bool = False
     log_level: str = "INFO"
     profile_name: str = ""
@@ -102,8 +103,8 @@ class Settings(BaseSettings):
 
     @property
     def needs_token(self) -> bool:
-        """Return True when the web UI is reachable beyond loopback and must be gated."""
-        return not is_loopback(self.http_endpoint[0])
+        """Return True when the web UI must be gated: bound beyond loopback, or asked to."""
+        return self.require_token or not is_loopback(self.http_endpoint[0])
 
     @classmethod
     def load(cls, config_file: Path | None = None, **flags: Any) -> Settings:

@@ -152,11 +152,7 @@ class Follower:
                     return
                 await self.accept_head(author, result.item)
                 self._state(author, "synced", synced=True)
-            except RolledBack as exc:
-                log.warning("refused head of %s: %s", author[:16], exc)
-                self._state(author, "refused", error=str(exc))
-            except InvalidInput as exc:
-                log.warning("refused data of %s: %s", author[:16], exc)
+            except InvalidInput as exc:  # already logged by accept_head
                 self._state(author, "refused", error=str(exc))
             except TimeoutError:
                 log.info("sync of %s timed out waiting for peers", author[:16])
@@ -174,7 +170,21 @@ class Follower:
         self.events.publish(FollowChanged(author, state))
 
     async def accept_head(self, author: str, item: MutableItem) -> None:
-        """Verify ``item`` as the head of ``author`` and store every page it leads to."""
+        """Verify ``item`` as the head of ``author`` and store every page it leads to.
+
+        Anything refused is logged with its reason and re-raised as InvalidInput; nothing
+        already stored is touched before the whole chain of pages has been verified.
+        """
+        try:
+            await self._accept_head(author, item)
+        except RolledBack as exc:
+            log.warning("refused head of %s: %s", author[:16], exc)
+            raise
+        except InvalidInput as exc:
+            log.warning("refused data of %s: %s", author[:16], exc)
+            raise
+
+    async def _accept_head(self, author: str, item: MutableItem) -> None:
         key = bytes.fromhex(author)
         if item.public_key != key:
             raise WrongAuthor(f"head signed by {item.public_key.hex()[:16]}, not {author[:16]}")

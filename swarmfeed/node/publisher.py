@@ -214,6 +214,11 @@ class Publisher:
             await asyncio.sleep(delay)  # back-off between DHT retries, not a wait for an event
             delay = min(delay * 2, 60.0)
 
+    async def wait_published(self, timeout: float = 60.0) -> None:
+        """Wait until the latest head has been stored by at least one DHT node."""
+        if self._put_task is not None:
+            await asyncio.wait_for(asyncio.shield(self._put_task), timeout)
+
     async def recover_head_seq(self) -> None:
         """Raise the local seq above any head of ours found in the DHT (lost state, §6)."""
         result = await self.dht.get_mutable(self.keys.public_key)

@@ -150,6 +150,7 @@ async def test_bad_input_is_refused_logged_and_nothing_is_lost(
     old_head = author.publisher.own_head()
     assert old_head is not None
     second = await author.create_post("second honest post")
+    await author.publisher.wait_published()
     state = await follow_and_sync(follower, author.keys.public_key)
     assert state.startswith("synced"), state
     kept = {honest.id, second.id}
@@ -267,8 +268,10 @@ async def test_bad_input_is_refused_logged_and_nothing_is_lost(
             else None
         )
     )
+    # The author signs the real hashes of the hostile info dict (v1: SHA-1, v2: SHA-256 of it).
+    media_ih2 = hashlib.sha256(bencoding.encode(info)).digest()
     ref = MediaRef(
-        media_ih, b"\x05" * 32, "post-0", (MediaFile("evil.sh", len(content), "text/x-sh"),)
+        media_ih, media_ih2, "post-0", (MediaFile("evil.sh", len(content), "text/x-sh"),)
     )
     post = sign_post(Post(victor.public_key, 0, 1_700_000_000, "a script", ref), victor)
     await attacker.publish_page(victor, FeedPage(victor.public_key, 0, 0, 64, None, (post,)))
