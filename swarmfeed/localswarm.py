@@ -78,7 +78,15 @@ class LocalNode:
         """Return an HTTP client bound to this node."""
         if self._client is None:
             self._client = httpx.Client(base_url=self.url, timeout=60.0)
+        if "authorization" not in self._client.headers and self.web_token:
+            self._client.headers["authorization"] = f"Bearer {self.web_token}"
         return self._client
+
+    @property
+    def web_token(self) -> str | None:
+        """Return the access token the node wrote at start (only when its web UI is gated)."""
+        path = self.home / "web_token"
+        return path.read_text().strip() if path.exists() else None
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the node's API and return the JSON body; raise SwarmError on HTTP errors."""

@@ -125,6 +125,13 @@ def show_id(home: Path) -> None:
 )
 @click.option("--name", "profile_name", default=None, help="Display name published with posts.")
 @click.option(
+    "--max-upload",
+    "max_upload_bytes",
+    type=int,
+    default=None,
+    help="Largest total size of a post's files, in bytes [2 GiB].",
+)
+@click.option(
     "--require-token",
     "require_token",
     is_flag=True,

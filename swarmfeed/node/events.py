@@ -37,22 +37,33 @@ class EventBus:
     """Fan-out of node events to any number of subscribers, each with a bounded queue."""
 
     def __init__(self, queue_size: int = 256) -> None:
-        self._queues: set[asyncio.Queue[NodeEvent]] = set()
+        self._queues: set[asyncio.Queue[NodeEvent | None]] = set()
         self._queue_size = queue_size
+        self._closed = False
 
-    def subscribe(self) -> asyncio.Queue[NodeEvent]:
-        """Return a new queue that receives every event from now on."""
-        queue: asyncio.Queue[NodeEvent] = asyncio.Queue(self._queue_size)
-        self._queues.add(queue)
+    def subscribe(self) -> asyncio.Queue[NodeEvent | None]:
+        """Return a new queue that receives every event from now on; None means closed."""
+        queue: asyncio.Queue[NodeEvent | None] = asyncio.Queue(self._queue_size + 1)
+        if self._closed:
+            queue.put_nowait(None)
+        else:
+            self._queues.add(queue)
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[NodeEvent]) -> None:
+    def close(self) -> None:
+        """Tell every subscriber the node is shutting down (each queue receives None)."""
+        self._closed = True
+        for queue in self._queues:
+            queue.put_nowait(None)  # the extra slot keeps room for this even when full
+        self._queues.clear()
+
+    def unsubscribe(self, queue: asyncio.Queue[NodeEvent | None]) -> None:
         """Stop delivering events to ``queue``."""
         self._queues.discard(queue)
 
     def publish(self, event: NodeEvent) -> None:
         """Deliver ``event`` to every subscriber; a full queue drops its oldest event."""
         for queue in self._queues:
-            if queue.full():
+            if queue.qsize() >= self._queue_size:
                 queue.get_nowait()
             queue.put_nowait(event)

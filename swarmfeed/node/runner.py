@@ -58,13 +58,21 @@ async def run_node(node: Node, on_ready: Callable[[Node], None] | None = None) -
     settings = node.settings
     host, port = settings.http_endpoint
     app = create_app(node)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+    )
     server = _Server(config)
     loop = asyncio.get_running_loop()
 
     def request_exit(signum: int) -> None:
         log.info("received %s: shutting down", signal.Signals(signum).name)
         server.should_exit = True
+        node.events.close()  # ends open event streams so the HTTP server can stop
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, request_exit, signum)

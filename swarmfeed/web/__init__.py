@@ -1,0 +1,63 @@
+"""The web UI: server-rendered pages, static assets and the security middleware (issue 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from swarmfeed.api.schemas import status_out
+from swarmfeed.web import render
+from swarmfeed.web.pages import router
+
+HERE = Path(__file__).parent
+HUES = 12
+
+
+def author_hue(author: str) -> int:
+    """Return a stable colour index for an author key (one of HUES avatar colours)."""
+    return int(author[:6], 16) % HUES if author[:6] else 0
+
+
+def build_templates() -> Jinja2Templates:
+    """Return the Jinja2 environment with autoescaping and swarmfeed's filters."""
+    templates = Jinja2Templates(directory=HERE / "templates")
+    filters = templates.env.filters
+    filters["bytes"] = render.human_bytes
+    filters["rate"] = render.human_rate
+    filters["time_ago"] = render.time_ago
+    filters["iso_time"] = render.iso_time
+    filters["short_key"] = render.short_key
+    filters["linkify"] = render.linkify
+    filters["media_kind"] = render.media_kind
+    filters["hue"] = author_hue
+    return templates
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages and their assets to ``app`` (the API is already there)."""
+    app.state.templates = build_templates()
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(router)
+
+
+def error_page(request: Request, code: int, title: str, message: str) -> HTMLResponse:
+    """Render an error as a page for browsers."""
+    templates: Jinja2Templates = request.app.state.templates
+    node = request.app.state.node
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "node": status_out(node.status()),
+            "csrf_token": getattr(request.state, "csrf_token", ""),
+            "max_upload_bytes": node.settings.max_upload_bytes,
+            "title": title,
+            "message": message,
+            "nav": "",
+        },
+        status_code=code,
+    )

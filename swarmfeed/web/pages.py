@@ -1,0 +1,229 @@
+"""Server-rendered pages: timeline, author, post, compose, following, swarm (issue 3)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from swarmfeed.api.deps import NodeDep, UploadsDep
+from swarmfeed.api.routers import posts as posts_api
+from swarmfeed.api.schemas import (
+    follow_out,
+    parse_cursor,
+    post_out,
+    status_out,
+    timeline_out,
+)
+from swarmfeed.core.identity import author_address, parse_author
+from swarmfeed.errors import InvalidInput, NotFound
+from swarmfeed.web import render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 30
+
+
+def get_templates(request: Request) -> Jinja2Templates:
+    """Return the page templates installed on the app."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+
+
+def page(
+    templates: Jinja2Templates,
+    request: Request,
+    node: NodeDep,
+    template: str,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render ``template`` with what every page shows (nav, node status, CSRF token)."""
+    node_status = status_out(node.status())
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "node": node_status,
+            "csrf_token": getattr(request.state, "csrf_token", ""),
+            "max_upload_bytes": node.settings.max_upload_bytes,
+            **context,
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+async def timeline_page(
+    request: Request, node: NodeDep, templates: TemplatesDep, before: str | None = None
+) -> HTMLResponse:
+    """Show own and followed posts, newest first, updating live."""
+    listing = timeline_out(node, node.timeline(PAGE_SIZE, parse_cursor(before)), PAGE_SIZE)
+    return page(
+        templates,
+        request,
+        node,
+        "timeline.html",
+        nav="timeline",
+        posts=listing.posts,
+        next_before=listing.next_before,
+        live="*",
+        following=len(node.follows()),
+    )
+
+
+@router.get("/authors/{key}", response_class=HTMLResponse)
+async def author_page(
+    request: Request, node: NodeDep, templates: TemplatesDep, key: str, before: str | None = None
+) -> HTMLResponse:
+    """Show an author: profile, address with copy button and QR code, follow button, posts."""
+    public_key = parse_author(key)
+    author = public_key.hex()
+    listing = timeline_out(
+        node, node.author_posts(author, PAGE_SIZE, parse_cursor(before)), PAGE_SIZE
+    )
+    profile = node.db.profile(author)
+    follow = next((follow_out(node, r) for r in node.follows() if r.author == author), None)
+    address = author_address(public_key)
+    return page(
+        templates,
+        request,
+        node,
+        "author.html",
+        nav="me" if author == node.author else "",
+        author=author,
+        address=address,
+        name=profile[0] if profile and profile[0] else None,
+        bio=profile[1] if profile and profile[1] else None,
+        qr=render.qr_svg(address),
+        is_self=author == node.author,
+        follow=follow,
+        posts=listing.posts,
+        next_before=listing.next_before,
+        live=author,
+    )
+
+
+@router.get("/posts/{post_id}", response_class=HTMLResponse)
+async def post_page(
+    request: Request, node: NodeDep, templates: TemplatesDep, post_id: str
+) -> HTMLResponse:
+    """Show one post with its media, verification and swarm health."""
+    shown = post_out(node, node.post(post_id))
+    return page(templates, request, node, "post.html", nav="", post=shown)
+
+
+@router.get("/fragments/posts/{post_id}", response_class=HTMLResponse)
+async def post_fragment(
+    request: Request, node: NodeDep, templates: TemplatesDep, post_id: str
+) -> HTMLResponse:
+    """Return one post card, for live pages to insert when a post event arrives."""
+    shown = post_out(node, node.post(post_id))
+    return page(templates, request, node, "fragment_post.html", post=shown)
+
+
+@router.get("/compose", response_class=HTMLResponse)
+async def compose_page(
+    request: Request, node: NodeDep, templates: TemplatesDep, error: str | None = None
+) -> HTMLResponse:
+    """Show the form for a new post with media."""
+    return page(templates, request, node, "compose.html", nav="compose", error=error)
+
+
+@router.post("/compose")
+async def compose_submit(
+    request: Request,
+    node: NodeDep,
+    uploads: UploadsDep,
+    text: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
+    upload_id: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Publish from the plain form (without JavaScript) and go to the new post."""
+    created = await posts_api.create_post(request, node, uploads, text, files, upload_id)
+    return RedirectResponse(f"/posts/{created.id}", status_code=303)
+
+
+@router.get("/following", response_class=HTMLResponse)
+async def following_page(
+    request: Request, node: NodeDep, templates: TemplatesDep, error: str | None = None
+) -> HTMLResponse:
+    """List followed authors with their sync state, and a form to follow another."""
+    follows = [follow_out(node, row) for row in node.follows()]
+    return page(
+        templates,
+        request,
+        node,
+        "following.html",
+        nav="following",
+        follows=follows,
+        error=error,
+    )
+
+
+@router.post("/following")
+async def follow_submit(
+    request: Request, node: NodeDep, templates: TemplatesDep, author: Annotated[str, Form()] = ""
+) -> Response:
+    """Follow an author given by address or hex key, then show the list again."""
+    try:
+        key = parse_author(author)
+        node.follow(key)
+    except InvalidInput as exc:
+        follows = [follow_out(node, row) for row in node.follows()]
+        return page(
+            templates,
+            request,
+            node,
+            "following.html",
+            status_code=400,
+            nav="following",
+            follows=follows,
+            error=str(exc),
+            entered=author,
+        )
+    return RedirectResponse("/following", status_code=303)
+
+
+@router.post("/following/{key}/delete")
+async def unfollow_submit(node: NodeDep, key: str) -> Response:
+    """Unfollow an author and go back to the list."""
+    with contextlib.suppress(NotFound):  # already gone: the list shows the truth
+        node.unfollow(parse_author(key))
+    return RedirectResponse("/following", status_code=303)
+
+
+@router.get("/swarm", response_class=HTMLResponse)
+async def swarm_page(request: Request, node: NodeDep, templates: TemplatesDep) -> HTMLResponse:
+    """Show what this node seeds and downloads, peers and rates, bytes served to others."""
+    torrents = [
+        {
+            "infohash": status.infohash,
+            "name": status.name,
+            "kind": row.kind if row else "unknown",
+            "post_id": row.post_id if row else None,
+            "author": row.author if row else None,
+            "state": status.state,
+            "progress": status.progress,
+            "size": status.total_wanted,
+            "peers": status.num_peers,
+            "seeds": status.num_seeds,
+            "upload_rate": status.upload_rate,
+            "download_rate": status.download_rate,
+            "uploaded": status.all_time_upload,
+            "copies": status.distributed_copies,
+        }
+        for row, status in sorted(
+            node.torrents(),
+            key=lambda pair: (bool(pair[0] and pair[0].kind != "media"), -pair[1].all_time_upload),
+        )
+    ]
+    return page(templates, request, node, "swarm.html", nav="swarm", torrents=torrents)

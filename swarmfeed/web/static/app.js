@@ -1,0 +1,238 @@
+// swarmfeed web UI: live updates (SSE), compose with progress, copy buttons, live stats.
+// Vanilla JavaScript, no build step. Text from peers is never inserted as HTML here: post
+// cards come pre-escaped from this node's own /fragments endpoint, everything else goes
+// through textContent.
+"use strict";
+
+(function () {
+  const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+  function humanBytes(n) {
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let v = Number(n) || 0;
+    for (const u of units) {
+      if (Math.abs(v) < 1024 || u === "TiB") return u === "B" ? `${v.toFixed(0)} B` : `${v.toFixed(1)} ${u}`;
+      v /= 1024;
+    }
+    return `${v}`;
+  }
+
+  async function getJSON(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    return response.json();
+  }
+
+  // ---- copy buttons -----------------------------------------------------------------------
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const text = button.getAttribute("data-copy");
+    const label = button.textContent;
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = "Copied";
+    } catch (_) {
+      const input = button.parentElement?.querySelector("input");
+      if (input) { input.focus(); input.select(); }
+      button.textContent = "Press Ctrl+C";
+    }
+    setTimeout(() => { button.textContent = label; }, 1500);
+  });
+
+  // ---- live posts (Server-Sent Events) ----------------------------------------------------
+  const main = $("main[data-live]");
+  const liveState = $("[data-live-state]");
+
+  async function insertPost(id, author) {
+    const scope = main?.getAttribute("data-live");
+    if (!main || !scope || (scope !== "*" && scope !== author)) return;
+    if (document.getElementById(`post-${id}`)) return;
+    const response = await fetch(`/fragments/posts/${encodeURIComponent(id)}`, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const template = document.createElement("template");
+    template.innerHTML = (await response.text()).trim();  // our own server-escaped markup
+    const card = template.content.firstElementChild;
+    if (!card || document.getElementById(card.id)) return;
+    card.classList.add("fresh");
+    $("[data-feed]")?.prepend(card);
+    $("[data-empty]")?.remove();
+    watchHealth();
+  }
+
+  function connectEvents() {
+    if (!("EventSource" in window)) return;
+    const source = new EventSource("/api/events");
+    source.addEventListener("open", () => { if (liveState) { liveState.hidden = false; liveState.textContent = "live"; } });
+    source.addEventListener("error", () => { if (liveState) liveState.textContent = "reconnecting…"; });
+    source.addEventListener("post", (event) => {
+      const data = JSON.parse(event.data);
+      insertPost(data.id, data.author).catch(() => {});
+    });
+    source.addEventListener("follow", (event) => {
+      const data = JSON.parse(event.data);
+      for (const el of $$(`[data-follow-state="${CSS.escape(data.author)}"]`)) {
+        el.textContent = data.state;
+        el.className = `state state-${data.state}`;
+      }
+    });
+    source.addEventListener("media", () => refreshHealth());
+    window.addEventListener("beforeunload", () => source.close());
+  }
+
+  // ---- media progress and swarm health ----------------------------------------------------
+  let healthTimer = null;
+
+  function setText(root, key, value) {
+    const el = root.querySelector(`[data-h="${key}"]`);
+    if (el) el.textContent = value;
+  }
+
+  async function refreshHealth() {
+    const cards = $$("[data-post-id]").filter((c) => c.querySelector("[data-health]"));
+    for (const card of cards) {
+      const health = card.querySelector("[data-health]");
+      try {
+        const post = await getJSON(`/api/posts/${encodeURIComponent(card.dataset.postId)}`);
+        const m = post.media;
+        if (!m) continue;
+        const bar = health.querySelector("progress");
+        if (bar) bar.value = m.progress;
+        setText(health, "state", m.seeding ? m.state : `${m.state} ${Math.round(m.progress * 100)}%`);
+        setText(health, "peers", m.peers);
+        setText(health, "seeds", m.seeds);
+        // libtorrent reports -1 while we are a seed: then count the seeds we see and ourselves.
+        setText(health, "copies", m.distributed_copies >= 0 ? m.distributed_copies.toFixed(1) : `≥${m.seeds + 1}`);
+        setText(health, "served", humanBytes(m.total_upload));
+        health.dataset.pending = m.seeding ? "0" : "1";
+      } catch (_) { /* the next round tries again */ }
+    }
+  }
+
+  function watchHealth() {
+    if (healthTimer || !$("[data-health]")) return;
+    healthTimer = setInterval(() => {
+      if (document.hidden) return;
+      refreshHealth();
+    }, 3000);
+  }
+
+  // ---- status bar and swarm table ---------------------------------------------------------
+  async function refreshStatus() {
+    if (document.hidden) return;
+    try {
+      const status = await getJSON("/api/status");
+      for (const el of $$("[data-stat]")) {
+        const key = el.dataset.stat;
+        if (!(key in status)) continue;
+        el.textContent = el.hasAttribute("data-bytes") ? humanBytes(status[key]) : status[key];
+      }
+    } catch (_) { /* node restarting: keep the old figures */ }
+    const table = $("[data-torrents]");
+    if (!table) return;
+    try {
+      const torrents = await getJSON("/api/torrents");
+      for (const t of torrents) {
+        const row = table.querySelector(`tr[data-infohash="${CSS.escape(t.infohash)}"]`);
+        if (!row) continue;
+        const cell = (k) => row.querySelector(`[data-t="${k}"]`);
+        cell("state").textContent = t.progress < 1 ? `${t.state} ${Math.round(t.progress * 100)}%` : t.state;
+        cell("peers").textContent = t.peers;
+        cell("seeds").textContent = t.seeds;
+        cell("download_rate").textContent = `${humanBytes(t.download_rate)}/s`;
+        cell("upload_rate").textContent = `${humanBytes(t.upload_rate)}/s`;
+        cell("total_upload").textContent = humanBytes(t.total_upload);
+        cell("distributed_copies").textContent = t.distributed_copies >= 0 ? t.distributed_copies.toFixed(1) : `≥${t.seeds + 1}`;
+      }
+    } catch (_) { /* try again next round */ }
+  }
+
+  // ---- compose with upload and hashing progress -------------------------------------------
+  function setupCompose() {
+    const form = $("form[data-compose]");
+    if (!form) return;
+    const block = $("[data-progress]", form);
+    const bar = $("[data-progress-bar]", form);
+    const label = $("[data-progress-text]", form);
+    const errorBox = $("[data-error]", form);
+    const submit = $("[data-submit]", form);
+    const maxBytes = Number(document.querySelector('meta[name="max-upload-bytes"]')?.content || 0);
+
+    function show(fraction, text) {
+      block.hidden = false;
+      if (fraction === null) bar.removeAttribute("value"); else bar.value = fraction;
+      label.textContent = text;
+    }
+    function fail(message) {
+      errorBox.hidden = false;
+      errorBox.textContent = message;
+      block.hidden = true;
+      submit.disabled = false;
+    }
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      errorBox.hidden = true;
+      const data = new FormData(form);
+      const files = $("input[type=file]", form).files;
+      const total = Array.from(files).reduce((sum, f) => sum + f.size, 0);
+      if (!String(data.get("text") || "").trim() && files.length === 0) {
+        fail("Write something or attach a file.");
+        return;
+      }
+      if (maxBytes && total > maxBytes) {
+        fail(`These files are ${humanBytes(total)}; this node accepts up to ${humanBytes(maxBytes)} per post.`);
+        return;
+      }
+      const uploadId = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/-/g, "");
+      data.set("upload_id", uploadId);
+      submit.disabled = true;
+      let polling = null;
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", "/api/posts");
+      xhr.setRequestHeader("X-CSRF-Token", csrf());
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", (e) => {
+        if (e.lengthComputable) show(e.loaded / e.total, `Uploading to your node… ${Math.round((100 * e.loaded) / e.total)}%`);
+      });
+      xhr.upload.addEventListener("load", () => {
+        show(null, total ? "Hashing media into a torrent…" : "Signing…");
+        polling = setInterval(async () => {
+          try {
+            const p = await getJSON(`/api/uploads/${uploadId}`);
+            if (p.phase === "hashing" && p.total) show(p.done / p.total, `Hashing media into a torrent… ${Math.round((100 * p.done) / p.total)}%`);
+          } catch (_) { /* not registered yet */ }
+        }, 300);
+      });
+      xhr.addEventListener("load", () => {
+        clearInterval(polling);
+        let body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+        if (xhr.status === 201 && body.id) {
+          show(1, "Posted.");
+          window.location.assign("/");
+        } else {
+          fail(body.detail || `The node refused the post (${xhr.status}).`);
+        }
+      });
+      xhr.addEventListener("error", () => { clearInterval(polling); fail("Could not reach the node."); });
+      xhr.send(data);
+    });
+  }
+
+  // ---- forms: attach the CSRF token for cookie-authenticated posts -------------------------
+  for (const form of $$('form[method="post"]')) {
+    if (!form.querySelector('input[name="csrf_token"]') && !form.hasAttribute("data-compose")) {
+      const input = document.createElement("input");
+      input.type = "hidden"; input.name = "csrf_token"; input.value = csrf();
+      form.append(input);
+    }
+  }
+
+  setupCompose();
+  connectEvents();
+  watchHealth();
+  setInterval(refreshStatus, 2000);
+})();
