@@ -216,8 +216,17 @@ class Publisher:
 
     async def wait_published(self, timeout: float = 60.0) -> None:
         """Wait until the latest head has been stored by at least one DHT node."""
-        if self._put_task is not None:
-            await asyncio.wait_for(asyncio.shield(self._put_task), timeout)
+        async with asyncio.timeout(timeout):
+            while self._put_task is not None:
+                task = self._put_task
+                try:
+                    await asyncio.shield(task)
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise  # we are cancelled ourselves
+                if task is self._put_task and task.done():
+                    return  # otherwise a newer put replaced the one we waited for
 
     async def recover_head_seq(self) -> None:
         """Raise the local seq above any head of ours found in the DHT (lost state, §6)."""
