@@ -25,6 +25,7 @@ from rich.table import Table
 
 from swarmfeed.cli.client import ApiClient, ApiError
 from swarmfeed.core.identity import author_address
+from swarmfeed.core.policy import SeedPolicy
 from swarmfeed.errors import SwarmfeedError
 from swarmfeed.node.config import DEFAULT_HOME, Settings
 from swarmfeed.node.layout import HomeLayout
@@ -122,6 +123,13 @@ def show_id(home: Path) -> None:
     is_flag=True,
     default=None,
     help="Apply rate limits to loopback/LAN peers too (benchmarks).",
+)
+@click.option(
+    "--seed-policy",
+    "seed_policy",
+    type=click.Choice([policy.value for policy in SeedPolicy]),
+    default=None,
+    help="Seeding policy [adaptive] (docs/performance.md).",
 )
 @click.option("--name", "profile_name", default=None, help="Display name published with posts.")
 @click.option(

@@ -254,7 +254,6 @@ def verify_post(signed: SignedPost, author: bytes | None = None) -> None:
     """Raise WrongAuthor if ``author`` is given and differs, InvalidSignature if the sig fails."""
     if author is not None and signed.post.author != author:
         raise WrongAuthor(
-            f"wrong author: post by {signed.post.author.hex()[:16]},"
-            f" expected {author.hex()[:16]}"
+            f"wrong author: post by {signed.post.author.hex()[:16]}, expected {author.hex()[:16]}"
         )
     verify_signature(signed.post.author, signed.post.signable_bytes(), signed.signature)

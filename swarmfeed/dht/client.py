@@ -49,6 +49,10 @@ MAX_CANDIDATES = 256
 """At most this many nodes are remembered during one lookup."""
 RESOLVE_TTL = 600.0
 """Seconds a resolved seed host name (e.g. a bootstrap router) is cached."""
+SILENT_TTL = 300.0
+"""Seconds a node that left a query unanswered is skipped by later lookups. Read-only clients
+(BEP 43, like this one) sit in libtorrent's routing tables and never answer: without this every
+lookup would wait a full query timeout for each of them."""
 """At most this many error replies to incoming queries per second (burst of as many)."""
 MAX_TID_BYTES = 16
 """Queries with a longer transaction id get no reply (nothing large is ever echoed)."""
@@ -163,6 +167,7 @@ class DhtClient:
         self._next_send: dict[str, float] = {}
         self._resolved: dict[Address, tuple[float, list[Address]]] = {}
         self._local: Address | None = None
+        self._silent: dict[Address, float] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -307,7 +312,11 @@ class DhtClient:
         deadline = loop.time() + self.lookup_timeout
         target_int = int.from_bytes(target, "big")
         candidates: dict[Address, _Candidate] = {}
-        for addr in await self._seed_addresses():
+        seeds = await self._seed_addresses()
+        now = loop.time()
+        self._silent = {addr: until for addr, until in self._silent.items() if until > now}
+        # Skip nodes that recently stayed silent, unless nothing else is left to start from.
+        for addr in [a for a in seeds if a not in self._silent] or seeds:
             candidates.setdefault(addr, _Candidate(addr, None, len(candidates)))
 
         def distance(c: _Candidate) -> tuple[int, int]:
@@ -358,6 +367,8 @@ class DhtClient:
         """Record one reply of a lookup and remember the nodes it names."""
         if not isinstance(reply, Response):
             candidate.state = "failed"
+            if reply is None:
+                self._silent[candidate.addr] = asyncio.get_running_loop().time() + SILENT_TTL
             if isinstance(reply, ErrorReply):
                 self.log.info(
                     "node %s:%d answered error %d %s", *candidate.addr, reply.code, reply.message
@@ -370,7 +381,7 @@ class DhtClient:
             if node.node_id == self.node_id or not self._same_family(node.host):
                 continue
             addr = _address(node.host, node.port)
-            if addr == self._local:
+            if addr == self._local or addr in self._silent:
                 continue
             known = candidates.get(addr)
             if known is None and len(candidates) < MAX_CANDIDATES:

@@ -12,13 +12,21 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
 import libtorrent as lt
 
 from swarmfeed.core import bencoding
+from swarmfeed.core.policy import (
+    PLAIN_TORRENT,
+    TorrentFacts,
+    TorrentTuning,
+    session_tuning,
+    torrent_tuning,
+)
 from swarmfeed.engine.types import (
     EngineConfig,
     EngineEvent,
@@ -41,6 +49,7 @@ PUBLIC_ROUTERS = (
 DEFAULT_PRIORITY = 4
 RESUME_SUFFIX = ".resume"
 FRESH_SECONDS = 600.0
+MAX_KNOWN_PEERS = 16
 
 
 def loop_time() -> float:
@@ -72,6 +81,14 @@ class Engine:
         self._finished: dict[str, list[asyncio.Future[None]]] = {}
         self._metadata: dict[str, list[asyncio.Future[None]]] = {}
         self._pieces: dict[tuple[str, int], list[asyncio.Future[None]]] = {}
+        # Disk-cache flushes (flush_cache -> cache_flushed_alert, answered in request order):
+        # waiters by (torrent, ticket), tickets asked and answered, and the torrents whose
+        # completion is being flushed or known to be in their files.
+        self._flushes: dict[tuple[str, int], list[asyncio.Future[None]]] = {}
+        self._flush_asked: dict[str, int] = {}
+        self._flush_done: dict[str, int] = {}
+        self._finishing: dict[str, int] = {}
+        self._on_disk: set[str] = set()
         self._resume: dict[str, asyncio.Future[None]] = {}
         self._subscribers: list[Callable[[EngineEvent], None]] = []
         self._reader: socket.socket | None = None
@@ -79,10 +96,14 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._stats: dict[str, int] = {}
         self._rates = (0, 0)
+        self._authored: set[str] = set()
+        self._tuning: dict[str, TorrentTuning] = {}
+        self._known_peers: dict[str, set[tuple[str, int]]] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             lt.metadata_received_alert: self._on_metadata,
             lt.torrent_finished_alert: self._on_finished,
             lt.piece_finished_alert: self._on_piece,
+            lt.cache_flushed_alert: self._on_cache_flushed,
             lt.save_resume_data_alert: self._on_resume_saved,
             lt.save_resume_data_failed_alert: self._on_resume_failed,
             lt.torrent_removed_alert: self._on_removed,
@@ -98,6 +119,7 @@ class Engine:
     def _settings(self) -> dict[str, Any]:
         local = self.config.local_only
         categories = lt.alert_category
+        tuning = session_tuning(self.config.seed_policy)
         return {
             "listen_interfaces": self.config.listen_interface,
             "enable_dht": True,
@@ -124,6 +146,13 @@ class Engine:
             "dht_upload_rate_limit": 1_000_000 if local else 8000,
             "upload_rate_limit": self.config.upload_rate_limit,
             "download_rate_limit": self.config.download_rate_limit,
+            # Choking (BEP 3) as the seeding policy asks (core/policy.py, docs/performance.md).
+            "unchoke_slots_limit": tuning.unchoke_slots,
+            "unchoke_interval": tuning.unchoke_interval,
+            "optimistic_unchoke_interval": tuning.optimistic_unchoke_interval,
+            "seed_choking_algorithm": int(
+                getattr(lt.seed_choking_algorithm_t, tuning.seed_choking.value)
+            ),
             # Every followed torrent must keep seeding (NOTES.md: the default queue would stop
             # most of them). Torrents are added without auto_managed, so the queue never pauses
             # them; the active_* limits only govern auto-managed torrents and stay at defaults.
@@ -169,6 +198,7 @@ class Engine:
         self._tasks.append(asyncio.create_task(self._periodic_resume()))
         self._tasks.append(asyncio.create_task(self._periodic_stats()))
         self._tasks.append(asyncio.create_task(self._announce_fresh()))
+        self._tasks.append(asyncio.create_task(self._apply_policy_loop()))
         self._drain()
 
     def _restore(self) -> None:
@@ -201,7 +231,8 @@ class Engine:
         for sock in (self._reader, self._writer):
             if sock is not None:
                 sock.close()
-        for waiters in [*self._finished.values(), *self._metadata.values(), *self._pieces.values()]:
+        tables = (self._finished, self._metadata, self._pieces, self._flushes)
+        for waiters in [w for table in tables for w in table.values()]:
             for future in waiters:
                 if not future.done():
                     future.set_exception(SwarmfeedError("the engine stopped"))
@@ -253,6 +284,68 @@ class Engine:
                 self._session.post_session_stats()
             await asyncio.sleep(self.config.stats_interval)  # stats are posted on a timer
 
+    async def _apply_policy_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.policy_interval)  # policy re-evaluation cadence
+            self.apply_policy()
+
+    def apply_policy(self) -> None:
+        """Re-decide every torrent's seeding parameters from its current facts (core/policy)."""
+        if self._session is None:
+            return
+        now = loop_time()
+        for key, handle in list(self._handles.items()):
+            if handle.is_valid():
+                self._tune(key, handle, now)
+
+    def _tune(self, key: str, handle: Any, now: float) -> None:
+        status = handle.status()
+        facts = TorrentFacts(
+            authored=key in self._authored,
+            hybrid=bool(handle.info_hashes().has_v2()),
+            age=now - self._added.get(key, now),
+            seeding=bool(status.is_seeding),
+            peers=int(status.num_peers),
+            distributed_copies=float(status.distributed_copies),
+        )
+        if facts.authored and facts.seeding and facts.distributed_copies < 0:
+            # libtorrent keeps no piece availability for a seed (distributed_copies is -1):
+            # count it from the connected peers' bitfields instead (BEP 3 have/bitfield).
+            facts = replace(facts, distributed_copies=self._copies_among_peers(handle))
+        tuning = torrent_tuning(self.config.seed_policy, facts)
+        if self._tuning.get(key, PLAIN_TORRENT) == tuning:
+            return
+        # BEP 16 super seeding: the seed advertises pieces one at a time per peer.
+        if tuning.super_seeding:
+            handle.set_flags(lt.torrent_flags.super_seeding)
+        else:
+            handle.unset_flags(lt.torrent_flags.super_seeding)
+        handle.set_max_uploads(tuning.max_uploads)
+        self._tuning[key] = tuning
+        self.log.debug("torrent %s tuned %s (%s)", key, tuning, facts)
+
+    @staticmethod
+    def _copies_among_peers(handle: Any) -> float:
+        """Return the complete copies the connected peers hold, libtorrent-style (n.fraction).
+
+        The integer part is the count of the rarest piece among peers; the fraction is the share
+        of pieces held more often than that.
+        """
+        counts: list[int] | None = None
+        for peer in handle.get_peer_info():
+            pieces = list(peer.pieces)
+            if not pieces:
+                continue
+            if counts is None:
+                counts = [0] * len(pieces)
+            for index, have in enumerate(pieces[: len(counts)]):
+                if have:
+                    counts[index] += 1
+        if not counts:
+            return 0.0
+        rarest = min(counts)
+        return rarest + sum(1 for c in counts if c > rarest) / len(counts)
+
     # alert dispatch --------------------------------------------------------------------------
 
     def _drain(self) -> None:
@@ -289,6 +382,7 @@ class Engine:
         if check is not None and not self._run_check(key, handle, check):
             return
         self._release(handle)
+        self._remember_peers(key, handle)
         self._resolve(self._metadata, key)
         self._emit(MetadataReceived(key))
 
@@ -312,9 +406,37 @@ class Engine:
             # With default_dont_download a torrent "finishes" at once with nothing wanted;
             # that alert may still be queued after the check released its files.
             return
+        # libtorrent reports a torrent finished once every piece passed its hash check, maybe
+        # before the disk cache wrote the last blocks: report it when they are in the files.
+        self._finishing[key] = self._request_flush(key, handle)
+
+    def _finish(self, key: str, handle: Any) -> None:
+        self._on_disk.add(key)
+        self._remember_peers(key, handle)
         self._resolve(self._finished, key)
         handle.save_resume_data(lt.save_resume_flags_t.save_info_dict)
         self._emit(TorrentFinished(key))
+
+    def _remember_peers(self, key: str, handle: Any) -> None:
+        """Keep the listen addresses of the peers we connected to (usable as hints later)."""
+        known = self._known_peers.setdefault(key, set())
+        for peer in handle.get_peer_info():
+            # Only connections we opened name the peer's listen port; incoming ones show an
+            # ephemeral source port.
+            if peer.flags & lt.peer_info.local_connection and len(known) < MAX_KNOWN_PEERS:
+                known.add((str(peer.ip[0]), int(peer.ip[1])))
+
+    def peer_hints(self, infohashes: Iterable[str]) -> list[tuple[str, int]]:
+        """Return the listen addresses of peers we connected to for any of ``infohashes``."""
+        found: list[tuple[str, int]] = []
+        for key in infohashes:
+            handle = self._handles.get(key)
+            if handle is not None and handle.is_valid():
+                self._remember_peers(key, handle)
+            for endpoint in self._known_peers.get(key, ()):
+                if endpoint not in found:
+                    found.append(endpoint)
+        return found[:MAX_KNOWN_PEERS]
 
     def _on_piece(self, alert: Any) -> None:
         key = self._key(alert.handle)
@@ -322,6 +444,39 @@ class Engine:
         for future in waiters:
             if not future.done():
                 future.set_result(None)
+
+    def _request_flush(self, key: str, handle: Any) -> int:
+        """Ask libtorrent to write the torrent's disk cache out; return the request's ticket."""
+        ticket = self._flush_asked.get(key, 0) + 1
+        self._flush_asked[key] = ticket
+        handle.flush_cache()
+        return ticket
+
+    async def _flushed(self, key: str, handle: Any, timeout: float | None) -> None:
+        """Wait until everything written to the torrent so far is in its files."""
+        ticket = self._request_flush(key, handle)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._flushes.setdefault((key, ticket), []).append(future)
+        try:
+            await asyncio.wait_for(future, timeout)
+        finally:
+            self._flushes.pop((key, ticket), None)
+
+    def _on_cache_flushed(self, alert: Any) -> None:
+        handle = alert.handle
+        if not handle.is_valid():
+            return
+        key = self._key(handle)
+        done = self._flush_done.get(key, 0) + 1
+        self._flush_done[key] = done
+        for ticket in [t for k, t in self._flushes if k == key and t <= done]:
+            for future in self._flushes.pop((key, ticket)):
+                if not future.done():
+                    future.set_result(None)
+        finishing = self._finishing.get(key)
+        if finishing is not None and done >= finishing:
+            del self._finishing[key]
+            self._finish(key, handle)
 
     def _on_resume_saved(self, alert: Any) -> None:
         key = self._key(alert.handle)
@@ -377,6 +532,10 @@ class Engine:
             for future in table.pop(key, []):
                 if not future.done():
                     future.set_exception(error)
+        for flush_key in [k for k in self._flushes if k[0] == key]:
+            for future in self._flushes.pop(flush_key):
+                if not future.done():
+                    future.set_exception(error)
         for piece_key in [k for k in self._pieces if k[0] == key]:
             for future in self._pieces.pop(piece_key):
                 if not future.done():
@@ -414,9 +573,12 @@ class Engine:
         save_path: Path,
         *,
         seed_mode: bool = False,
-        super_seeding: bool = False,
+        authored: bool = False,
     ) -> str:
-        """Add a complete .torrent; ``seed_mode`` skips the hash check of files we just made."""
+        """Add a complete .torrent; ``seed_mode`` skips the hash check of files we just made.
+
+        ``authored`` marks this node's own content, which the seeding policy treats apart.
+        """
         session = self._require_session()
         try:
             info = lt.torrent_info(torrent)
@@ -431,12 +593,14 @@ class Engine:
         flags = params.flags & ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
         if seed_mode:
             flags |= lt.torrent_flags.seed_mode
-        if super_seeding:
-            flags |= lt.torrent_flags.super_seeding
         params.flags = flags
         save_path.mkdir(parents=True, exist_ok=True)
         handle = session.add_torrent(params)
+        if authored:
+            self._authored.add(key)
         self._track(key, handle)
+        # Decide at once: the first followers connect within a second of a post.
+        self._tune(key, handle, loop_time())
         handle.save_resume_data(lt.save_resume_flags_t.save_info_dict)
         return key
 
@@ -448,16 +612,21 @@ class Engine:
         *,
         name: str | None = None,
         check_metadata: MetadataCheck | None = None,
+        peers: Sequence[tuple[str, int]] = (),
     ) -> str:
         """Add a torrent by infohash; with ``check_metadata`` no piece is fetched until it passes.
 
-        The metadata (BEP 9) comes from peers found through the DHT. Idempotent: for a torrent
-        already present whose metadata was never checked, the check is registered (or run).
+        The metadata (BEP 9) comes from peers found through the DHT, and at once from ``peers``
+        (hints such as the peers of the same author's other torrents) when given. Idempotent:
+        for a torrent already present whose metadata was never checked, the check is registered
+        (or run).
         """
         session = self._require_session()
         key = infohash.hex()
         existing = self._handles.get(key)
         if existing is not None and existing.is_valid():
+            for endpoint in peers:
+                existing.connect_peer(endpoint)
             if check_metadata is not None and self._unchecked(existing):
                 if existing.has_metadata():
                     if self._run_check(key, existing, check_metadata):
@@ -478,14 +647,15 @@ class Engine:
             flags |= lt.torrent_flags.default_dont_download
             self._checks[key] = check_metadata
         params.flags = flags
+        params.peers = list(peers)
         save_path.mkdir(parents=True, exist_ok=True)
         handle = session.add_torrent(params)
         self._track(key, handle)
         return key
 
-    @staticmethod
-    def _release(handle: Any) -> None:
+    def _release(self, handle: Any) -> None:
         """Let a checked torrent download its files and find its peers again."""
+        self._on_disk.discard(self._key(handle))
         handle.prioritize_files([DEFAULT_PRIORITY] * handle.torrent_file().num_files())
         # While nothing was wanted the torrent counted as finished and dropped its seeds.
         handle.force_dht_announce()
@@ -512,7 +682,12 @@ class Engine:
     def _drop(self, key: str, handle: Any, delete_files: bool = True) -> None:
         self._handles.pop(key, None)
         self._added.pop(key, None)
+        self._authored.discard(key)
+        self._tuning.pop(key, None)
+        self._known_peers.pop(key, None)
         self._checks.pop(key, None)
+        self._finishing.pop(key, None)
+        self._on_disk.discard(key)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.resume_dir / f"{key}{RESUME_SUFFIX}")
         if self._session is not None and handle.is_valid():
@@ -538,10 +713,15 @@ class Engine:
         return handle
 
     async def wait_finished(self, infohash: str, timeout: float | None = None) -> None:
-        """Wait until every wanted piece is downloaded (at once if already seeding)."""
-        if self._complete(self._handle(infohash)):
-            return
-        await self._await(self._finished, infohash, timeout)
+        """Wait until every wanted piece is downloaded and in its file (at once if seeding)."""
+        handle = self._handle(infohash)
+        if not self._complete(handle) or infohash in self._finishing:
+            await self._await(self._finished, infohash, timeout)
+        elif infohash not in self._on_disk:
+            # Complete, but its torrent_finished_alert is not handled yet (or never comes, as
+            # for seed mode): make sure nothing of it waits in the disk cache.
+            await self._flushed(infohash, handle, timeout)
+            self._on_disk.add(infohash)
 
     async def wait_metadata(self, infohash: str, timeout: float | None = None) -> None:
         """Wait until the torrent has metadata that passed its check."""
@@ -586,6 +766,27 @@ class Engine:
                         future.set_result(None)
         if futures:
             await asyncio.wait_for(asyncio.gather(*futures), timeout)
+        await self._wait_written(infohash, handle, first, last, timeout)
+
+    async def _wait_written(
+        self, infohash: str, handle: Any, first: int, last: int, timeout: float
+    ) -> None:
+        """Wait until pieces ``first``..``last`` (all passed) are in the file, not only cached.
+
+        libtorrent posts piece_finished_alert (and have_piece() turns true) once a piece passes
+        its hash check, which may be before its last blocks leave the disk cache; a reader of
+        the file would then see zeros. A piece still in the download queue has such blocks:
+        flush the torrent's cache (a fence behind every pending write) and wait for it.
+        """
+        if infohash in self._on_disk:
+            return
+        # Once complete, libtorrent drops its piece picker (and download queue) at once.
+        complete = self._complete(handle)
+        writing = {int(entry["piece_index"]) for entry in handle.get_download_queue()}
+        if complete or any(first <= piece <= last for piece in writing):
+            await self._flushed(infohash, handle, timeout)
+            if complete:
+                self._on_disk.add(infohash)
 
     def set_sequential(self, infohash: str, on: bool) -> None:
         """Download pieces in order (for playback near the playhead)."""
@@ -594,14 +795,6 @@ class Engine:
             handle.set_flags(lt.torrent_flags.sequential_download)
         else:
             handle.unset_flags(lt.torrent_flags.sequential_download)
-
-    def set_super_seeding(self, infohash: str, on: bool) -> None:
-        """Turn BEP 16 super seeding on or off for a torrent."""
-        handle = self._handle(infohash)
-        if on:
-            handle.set_flags(lt.torrent_flags.super_seeding)
-        else:
-            handle.unset_flags(lt.torrent_flags.super_seeding)
 
     # queries ---------------------------------------------------------------------------------
 
@@ -668,7 +861,9 @@ class Engine:
             infohash=self._key(handle),
             name=s.name,
             state=state,
-            progress=float(s.progress),
+            # A torrent held back for its metadata check wants nothing yet, and libtorrent
+            # reports 1.0 for "all wanted pieces done": that is no progress at all.
+            progress=float(s.progress) if s.total_wanted or s.is_seeding else 0.0,
             total_wanted=int(s.total_wanted),
             total_done=int(s.total_wanted_done),
             download_rate=int(s.download_payload_rate),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from swarmfeed.core.policy import SeedPolicy
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -17,9 +19,10 @@ class EngineConfig:
     upload_rate_limit: int = 0
     download_rate_limit: int = 0
     rate_limit_local_peers: bool = False
-    super_seed_new_media: bool = False
+    seed_policy: SeedPolicy = SeedPolicy.ADAPTIVE
     resume_save_interval: float = 60.0
     stats_interval: float = 1.0
+    policy_interval: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from swarmfeed.core.feed import MAX_PROFILE_BIO_BYTES, MAX_PROFILE_NAME_BYTES
+from swarmfeed.core.policy import SeedPolicy
 from swarmfeed.errors import InvalidInput
 
 DEFAULT_HOME = Path.home() / ".swarmfeed"
@@ -58,7 +59,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     web_token: str | None = None
     require_token: bool = False
+    seed_policy: SeedPolicy = SeedPolicy.ADAPTIVE
     super_seed_new_media: bool = False
+    """Deprecated alias of ``seed_policy = "super"``."""
     log_level: str = "INFO"
     profile_name: str = ""
     profile_bio: str = ""
@@ -100,6 +103,11 @@ class Settings(BaseSettings):
     def bootstrap_nodes(self) -> tuple[tuple[str, int], ...]:
         """Return the configured DHT bootstrap nodes."""
         return tuple(parse_endpoint(item, "bootstrap node") for item in self.bootstrap)
+
+    @property
+    def effective_seed_policy(self) -> SeedPolicy:
+        """Return the seeding policy (``super_seed_new_media`` forces the super policy)."""
+        return SeedPolicy.SUPER if self.super_seed_new_media else self.seed_policy
 
     @property
     def needs_token(self) -> bool:

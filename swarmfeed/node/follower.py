@@ -254,13 +254,23 @@ class Follower:
             None,
             self.layout.save_path(infohash),
             check_metadata=lambda info: check_page_metadata(info, author),
+            peers=self._peer_hints(author.hex()),
         )
         self.db.add_torrent(TorrentRow(infohash, "page", author.hex(), None), int(self.clock()))
+        await self.engine.wait_metadata(infohash, timeout=self.timings.page_timeout)
         await self.engine.wait_finished(infohash, timeout=self.timings.page_timeout)
         page = self.shelf.read_page(infohash)
         if page is None:
             raise InvalidInput(f"page torrent {infohash[:16]} finished but holds no page file")
         return page
+
+    def _peer_hints(self, author: str) -> list[tuple[str, int]]:
+        """Return peers of the author's torrents we hold: the author likely seeds the new one.
+
+        A new page or media torrent is otherwise found only through a DHT lookup (BEP 5), which
+        is slow right after the author announced it; these peers give its metadata (BEP 9) at once.
+        """
+        return self.engine.peer_hints(row.infohash for row in self.db.torrents(author))
 
     def _store(self, author: str, pages: list[tuple[str, FeedPage]]) -> None:
         now = int(self.clock())
@@ -303,6 +313,7 @@ class Follower:
                 self.layout.save_path(infohash),
                 name=media.name,
                 check_metadata=lambda info: check_media_metadata(info, media),
+                peers=self._peer_hints(author),
             )
             self.db.add_torrent(TorrentRow(infohash, "media", author, signed.id), int(self.clock()))
         except SwarmfeedError as exc:

@@ -92,6 +92,7 @@ class Node:
                 upload_rate_limit=settings.upload_rate_limit,
                 download_rate_limit=settings.download_rate_limit,
                 rate_limit_local_peers=settings.rate_limit_local_peers,
+                seed_policy=settings.effective_seed_policy,
             ),
             self.layout.engine_state,
         )
@@ -115,7 +116,6 @@ class Node:
             self.events,
             clock,
             profile=profile,
-            super_seed_media=settings.super_seed_new_media,
             max_upload_bytes=settings.max_upload_bytes,
         )
         self.follower = Follower(

@@ -61,7 +61,6 @@ class Publisher:
         clock: Callable[[], float],
         *,
         profile: Profile | None = None,
-        super_seed_media: bool = False,
         max_upload_bytes: int = 2 * 1024**3,
     ) -> None:
         self.keys = keys
@@ -73,7 +72,6 @@ class Publisher:
         self.events = events
         self.clock = clock
         self.profile = profile
-        self.super_seed_media = super_seed_media
         self.max_upload_bytes = max_upload_bytes
         self._lock = asyncio.Lock()
         self._put_task: asyncio.Task[None] | None = None
@@ -164,9 +162,7 @@ class Publisher:
             shutil.move(upload.path, root / filename)
             size = (root / filename).stat().st_size
             files.append(MediaFile(filename, size, upload.mime or guess_mime(filename)))
-        created = await self.shelf.seed_folder(
-            staging, name, progress, super_seeding=self.super_seed_media
-        )
+        created = await self.shelf.seed_folder(staging, name, progress)
         sizes = dict(created.files)
         ordered = tuple(next(f for f in files if f.path == path) for path, _ in created.files)
         if {f.path: f.size for f in ordered} != sizes:

@@ -39,10 +39,12 @@ class TorrentShelf:
         root_name: str,
         progress: Progress | None = None,
         *,
-        super_seeding: bool = False,
         v1_only: bool = False,
     ) -> CreatedTorrent:
-        """Hash ``staging/root_name`` into a torrent, move it to its save path and seed it."""
+        """Hash ``staging/root_name`` into a torrent, move it to its save path and seed it.
+
+        The torrent is this node's own content: the seeding policy treats it as authored.
+        """
         created = await asyncio.to_thread(
             create_torrent, staging / root_name, progress, v1_only=v1_only
         )
@@ -53,9 +55,7 @@ class TorrentShelf:
         else:
             final.parent.mkdir(parents=True, exist_ok=True)
             staging.rename(final)
-        await self.engine.add_torrent(
-            created.torrent, final, seed_mode=True, super_seeding=super_seeding
-        )
+        await self.engine.add_torrent(created.torrent, final, seed_mode=True, authored=True)
         return created
 
     async def seed_page(self, page: FeedPage) -> CreatedTorrent:
