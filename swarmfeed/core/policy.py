@@ -30,8 +30,8 @@ class SeedPolicy(enum.StrEnum):
     SUPER = "super"
     """BEP 16 super seeding of the author's own media for as long as it is seeded."""
     ADAPTIVE = "adaptive"
-    """Fast choking; the author super-seeds fresh media only while two or more peers want it and
-    it holds the only copy of some piece, then seeds normally."""
+    """The author super-seeds its media while the post is fresh (the burst of followers), then
+    seeds normally; libtorrent's choking."""
 
 
 class SeedChoking(enum.StrEnum):
@@ -85,11 +85,6 @@ class TorrentTuning:
     """Unchoked peers for this torrent at most (UNLIMITED: only the session limit)."""
 
 
-MIN_PEERS_TO_SUPER_SEED = 2
-"""Super seeding pays only when peers can trade pieces among themselves. A lone follower gains
-nothing from it and loses in-order delivery: a video it streams would wait for pieces the author
-chose to reveal instead of the ones under the playhead (measured: first byte after ~10 s)."""
-
 FRESH_SECONDS = 600.0
 """A torrent younger than this is a fresh post: the burst of followers arrives in this window."""
 
@@ -99,15 +94,6 @@ LIBTORRENT_DEFAULTS = SessionTuning(
     optimistic_unchoke_interval=30,
     seed_choking=SeedChoking.ROUND_ROBIN,
 )
-
-FAST_CHOKING = SessionTuning(
-    unchoke_slots=8,
-    unchoke_interval=2,
-    optimistic_unchoke_interval=4,
-    seed_choking=SeedChoking.ROUND_ROBIN,
-)
-"""Choker rounds every 2 s instead of 15: within a few seconds of a post every follower has
-been unchoked by the author or by a follower, instead of the same 8 holding the slots for 15 s."""
 
 PLAIN_TORRENT = TorrentTuning(super_seeding=False)
 
@@ -123,14 +109,8 @@ def parse_policy(text: str) -> SeedPolicy:
 
 def session_tuning(policy: SeedPolicy) -> SessionTuning:
     """Return the session-wide choking parameters of ``policy``."""
-    if policy is SeedPolicy.ADAPTIVE:
-        return FAST_CHOKING
+    del policy  # the policies differ per torrent; session choking stays libtorrent's
     return LIBTORRENT_DEFAULTS
-
-
-def holds_only_copy(facts: TorrentFacts) -> bool:
-    """Return True while some piece may exist only here (no peer, or under one full copy out)."""
-    return facts.peers == 0 or facts.distributed_copies < 1.0
 
 
 def torrent_tuning(policy: SeedPolicy, facts: TorrentFacts) -> TorrentTuning:
@@ -142,6 +122,7 @@ def torrent_tuning(policy: SeedPolicy, facts: TorrentFacts) -> TorrentTuning:
         return PLAIN_TORRENT
     if policy is SeedPolicy.SUPER:
         return TorrentTuning(super_seeding=True)
-    fresh = facts.age < FRESH_SECONDS
-    crowd = facts.peers >= MIN_PEERS_TO_SUPER_SEED
-    return TorrentTuning(super_seeding=fresh and crowd and holds_only_copy(facts))
+    # Adaptive: super-seed (BEP 16) while the post is fresh, from the moment it exists. Switched
+    # on only once followers were connected (after they had seen our full bitfield), it made the
+    # default benchmark 2-3x slower (45-75 s instead of 22 s; docs/performance.md).
+    return TorrentTuning(super_seeding=facts.age < FRESH_SECONDS)

@@ -13,7 +13,6 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -304,14 +303,12 @@ class Engine:
             authored=key in self._authored,
             hybrid=bool(handle.info_hashes().has_v2()),
             age=now - self._added.get(key, now),
-            seeding=bool(status.is_seeding),
+            # Our own torrents are made from complete local files (added in seed mode, so
+            # libtorrent may not report them seeding yet when the policy first looks).
+            seeding=bool(status.is_seeding) or key in self._authored,
             peers=int(status.num_peers),
             distributed_copies=float(status.distributed_copies),
         )
-        if facts.authored and facts.seeding and facts.distributed_copies < 0:
-            # libtorrent keeps no piece availability for a seed (distributed_copies is -1):
-            # count it from the connected peers' bitfields instead (BEP 3 have/bitfield).
-            facts = replace(facts, distributed_copies=self._copies_among_peers(handle))
         tuning = torrent_tuning(self.config.seed_policy, facts)
         if self._tuning.get(key, PLAIN_TORRENT) == tuning:
             return
@@ -323,28 +320,6 @@ class Engine:
         handle.set_max_uploads(tuning.max_uploads)
         self._tuning[key] = tuning
         self.log.debug("torrent %s tuned %s (%s)", key, tuning, facts)
-
-    @staticmethod
-    def _copies_among_peers(handle: Any) -> float:
-        """Return the complete copies the connected peers hold, libtorrent-style (n.fraction).
-
-        The integer part is the count of the rarest piece among peers; the fraction is the share
-        of pieces held more often than that.
-        """
-        counts: list[int] | None = None
-        for peer in handle.get_peer_info():
-            pieces = list(peer.pieces)
-            if not pieces:
-                continue
-            if counts is None:
-                counts = [0] * len(pieces)
-            for index, have in enumerate(pieces[: len(counts)]):
-                if have:
-                    counts[index] += 1
-        if not counts:
-            return 0.0
-        rarest = min(counts)
-        return rarest + sum(1 for c in counts if c > rarest) / len(counts)
 
     # alert dispatch --------------------------------------------------------------------------
 
