@@ -52,8 +52,8 @@ RESOLVE_TTL = 600.0
 SILENT_TTL = 300.0
 """Seconds a node that left a query unanswered is skipped by later lookups. Read-only clients
 (BEP 43, like this one) sit in libtorrent's routing tables and never answer: without this every
-lookup would wait a full query timeout for each of them."""
-"""At most this many error replies to incoming queries per second (burst of as many)."""
+lookup would wait a full query timeout for each of them (measured with 30 s instead: post ->
+visible median 2.8 s instead of 1.2 s in the 30-follower benchmark)."""
 MAX_TID_BYTES = 16
 """Queries with a longer transaction id get no reply (nothing large is ever echoed)."""
 
