@@ -49,6 +49,15 @@ DEFAULT_PRIORITY = 4
 RESUME_SUFFIX = ".resume"
 FRESH_SECONDS = 600.0
 MAX_KNOWN_PEERS = 16
+REJOIN_FIRST = 2.0
+"""Seconds before a node with a near-empty DHT routing table contacts its bootstrap nodes again."""
+REJOIN_MAX = 120.0
+"""Longest pause between such attempts (the pause doubles after each one)."""
+
+
+def _split_endpoint(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host, int(port)
 
 
 def loop_time() -> float:
@@ -95,6 +104,9 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._stats: dict[str, int] = {}
         self._rates = (0, 0)
+        self._dht_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._rejoin_at = 0.0
+        self._rejoin_pause = REJOIN_FIRST
         self._authored: set[str] = set()
         self._tuning: dict[str, TorrentTuning] = {}
         self._known_peers: dict[str, set[tuple[str, int]]] = {}
@@ -177,6 +189,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         self.resume_dir.mkdir(parents=True, exist_ok=True)
         self._session = lt.session(cast(Any, self._settings()))
+        self._rejoin_at = loop.time() + REJOIN_FIRST
         if self.config.rate_limit_local_peers:
             # Loopback/LAN peers fall into the local class that ignores rate limits (NOTES.md).
             peer_filter = lt.ip_filter()
@@ -231,10 +244,10 @@ class Engine:
             if sock is not None:
                 sock.close()
         tables = (self._finished, self._metadata, self._pieces, self._flushes)
-        for waiters in [w for table in tables for w in table.values()]:
-            for future in waiters:
-                if not future.done():
-                    future.set_exception(SwarmfeedError("the engine stopped"))
+        waiting = [f for table in tables for w in table.values() for f in w]
+        for future in [*waiting, *(f for _, f in self._dht_waiters)]:
+            if not future.done():
+                future.set_exception(SwarmfeedError("the engine stopped"))
 
     async def save_all_resume_data(self, timeout: float = 20.0) -> None:
         """Ask every torrent for resume data and wait (bounded) until it is written."""
@@ -493,6 +506,51 @@ class Engine:
             )
             self._rates = (int(up / interval), int(down / interval))
         self._stats = values
+        nodes = int(values.get("dht.dht_nodes", 0))
+        for wanted, future in list(self._dht_waiters):
+            if nodes >= wanted and not future.done():
+                future.set_result(None)
+        self._keep_dht_joined(nodes)
+
+    def _keep_dht_joined(self, nodes: int) -> None:
+        """Contact the bootstrap nodes again while the DHT routing table stays near empty.
+
+        libtorrent pings the nodes given to ``add_dht_node`` once; a node started before its
+        bootstrap nodes were listening (or cut off for a while) keeps an empty routing table,
+        and every BEP 5 lookup of a new torrent then finds nobody. Retried with a doubling pause.
+        """
+        low_water = max(1, min(3, len(self.config.bootstrap_nodes)))
+        now = loop_time()
+        if nodes >= low_water:
+            self._rejoin_pause = REJOIN_FIRST
+            self._rejoin_at = now + REJOIN_FIRST
+            return
+        if now < self._rejoin_at or self._session is None:
+            return
+        endpoints = list(self.config.bootstrap_nodes)
+        if self.config.public_dht:
+            endpoints += [_split_endpoint(router) for router in PUBLIC_ROUTERS.split(",")]
+        self.log.info(
+            "DHT routing table holds %d nodes; contacting %d bootstrap nodes again",
+            nodes,
+            len(endpoints),
+        )
+        for endpoint in endpoints:
+            self._session.add_dht_node(endpoint)
+        self._rejoin_at = now + self._rejoin_pause
+        self._rejoin_pause = min(self._rejoin_pause * 2, REJOIN_MAX)
+
+    async def wait_dht_nodes(self, count: int, timeout: float | None = None) -> None:
+        """Wait until the DHT routing table holds at least ``count`` nodes."""
+        if int(self._stats.get("dht.dht_nodes", 0)) >= count:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (count, future)
+        self._dht_waiters.append(entry)
+        try:
+            await asyncio.wait_for(future, timeout)
+        finally:
+            self._dht_waiters.remove(entry)
 
     # futures ---------------------------------------------------------------------------------
 

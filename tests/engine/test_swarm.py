@@ -268,3 +268,22 @@ async def test_bytes_are_in_the_file_when_wait_range_returns(swarm: Swarm, tmp_p
             if handle.read(piece) != data[start : start + piece]:
                 wrong.append(start // piece)
     assert wrong == [], f"pieces read before they were written: {wrong}"
+
+
+async def test_a_node_started_before_its_bootstrap_nodes_joins_the_dht(
+    swarm: Swarm, tmp_path: Path
+) -> None:
+    # Its one bootstrap node is not listening yet: libtorrent's first ping goes nowhere.
+    later = swarm.endpoint()
+    early = await swarm.start(bootstrap=(later,))
+    seeder = await swarm.start(endpoint=later, bootstrap=())
+    await asyncio.wait_for(early.engine.wait_dht_nodes(1), TIMEOUT)
+
+    # The joined routing table finds the seeder of a new torrent (BEP 5), no peer hint given.
+    folder = write_tree(tmp_path / "authored" / "post-0", {"clip.bin": random_bytes(CLIP)})
+    created = await seed_folder(seeder, folder)
+    ih = created.infohash.hex()
+    await early.engine.add_magnet(created.infohash, created.infohash_v2, early.downloads)
+    await asyncio.wait_for(early.engine.wait_finished(ih), TIMEOUT)
+    fetched = early.downloads / "post-0" / "clip.bin"
+    assert fetched.read_bytes() == (folder / "clip.bin").read_bytes()
