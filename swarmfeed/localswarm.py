@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,18 @@ class SwarmError(SwarmfeedError):
     """A local node failed to start or to answer in time."""
 
 
-def free_port(host: str, kind: int = socket.SOCK_STREAM) -> int:
-    """Return a port that is free on ``host`` for both TCP and UDP right now."""
+def free_port(host: str, kind: int = socket.SOCK_STREAM, avoid: Collection[int] = ()) -> int:
+    """Return a port that is free on ``host`` for both TCP and UDP right now.
+
+    ``avoid``: ports already handed out on ``host`` but not bound yet (the kernel may offer a
+    released port again at once).
+    """
     for _ in range(50):
         with socket.socket(socket.AF_INET, kind) as probe:
             probe.bind((host, 0))
             port = int(probe.getsockname()[1])
+        if port in avoid:
+            continue
         other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
         try:
             with socket.socket(socket.AF_INET, other) as second:
@@ -151,8 +157,8 @@ class LocalSwarm:
             name=name,
             ip=ip,
             home=self.root / name,
-            bt_port=free_port(ip),
-            http_port=free_port(ip),
+            bt_port=(bt_port := free_port(ip)),
+            http_port=free_port(ip, avoid={bt_port}),
             extra_args=[*self.extra_args, *extra_args],
         )
         node.home.mkdir(parents=True, exist_ok=True)

@@ -77,10 +77,11 @@ class Attacker:
 
 
 def make_node(tmp: Path, name: str, ip: str, bootstrap: list[str]) -> Node:
+    bt_port = free_port(ip)
     settings = Settings(
         home=tmp / name,
-        listen=f"{ip}:{free_port(ip)}",
-        http=f"{ip}:{free_port(ip)}",
+        listen=f"{ip}:{bt_port}",
+        http=f"{ip}:{free_port(ip, avoid={bt_port})}",
         bootstrap=bootstrap,
         public_dht=False,
         poll_interval=3600,
