@@ -319,11 +319,19 @@ class Node:
             posts=self.db.post_count(self.author),
         )
 
-    def media_file(self, infohash: str, path: str) -> FileEntry:
-        """Return the file ``path`` of media torrent ``infohash`` or raise NotFound."""
+    async def media_file(self, infohash: str, path: str, timeout: float = 60.0) -> FileEntry:
+        """Return the file ``path`` of media torrent ``infohash`` or raise NotFound.
+
+        A torrent still fetching its metadata (a post opened the moment it arrived) is waited
+        for, up to ``timeout`` seconds.
+        """
         infohash = infohash.lower()
         if not self.engine.has(infohash):
             raise NotFound(f"no media torrent {infohash}")
+        try:
+            await self.engine.wait_metadata(infohash, timeout)
+        except TimeoutError:
+            raise NotFound(f"media torrent {infohash} has no metadata yet") from None
         for entry in self.engine.files(infohash):
             if entry.path == path:
                 return entry

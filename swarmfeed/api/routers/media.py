@@ -52,7 +52,7 @@ async def get_media(
     range_header: Annotated[str | None, Header(alias="range")] = None,
 ) -> Response:
     """Serve a media file; pieces not yet downloaded are fetched first (piece deadlines)."""
-    entry = node.media_file(infohash, path)
+    entry = await node.media_file(infohash, path)
     post = node.db.post_by_media(infohash.lower())
     mime = "application/octet-stream"
     if post is not None and post.signed.post.media is not None:
