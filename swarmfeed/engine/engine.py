@@ -12,7 +12,9 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,8 +23,13 @@ import libtorrent as lt
 from swarmfeed.core import bencoding
 from swarmfeed.core.policy import (
     PLAIN_TORRENT,
+    SeedPolicy,
+    SessionTuning,
     TorrentFacts,
     TorrentTuning,
+    is_fresh_media,
+    is_fresh_own_media,
+    least_held,
     session_tuning,
     torrent_tuning,
 )
@@ -53,6 +60,21 @@ REJOIN_FIRST = 2.0
 """Seconds before a node with a near-empty DHT routing table contacts its bootstrap nodes again."""
 REJOIN_MAX = 120.0
 """Longest pause between such attempts (the pause doubles after each one)."""
+
+
+def _session_tuning_settings(tuning: SessionTuning) -> dict[str, int]:
+    """Return the libtorrent settings of ``tuning``."""
+    return {
+        "unchoke_slots_limit": tuning.unchoke_slots,
+        "unchoke_interval": tuning.unchoke_interval,
+        "optimistic_unchoke_interval": tuning.optimistic_unchoke_interval,
+        "seed_choking_algorithm": int(
+            getattr(lt.seed_choking_algorithm_t, tuning.seed_choking.value)
+        ),
+        "max_allowed_in_request_queue": tuning.max_queued_requests,
+        "whole_pieces_threshold": tuning.whole_pieces_threshold,
+        "tick_interval": tuning.tick_interval_ms,
+    }
 
 
 def _split_endpoint(text: str) -> tuple[str, int]:
@@ -109,6 +131,9 @@ class Engine:
         self._rejoin_pause = REJOIN_FIRST
         self._authored: set[str] = set()
         self._tuning: dict[str, TorrentTuning] = {}
+        self._session_tuning = session_tuning(config.seed_policy)
+        self._serving_fresh_post = False
+        self._completed_at: dict[str, float] = {}
         self._known_peers: dict[str, set[tuple[str, int]]] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             lt.metadata_received_alert: self._on_metadata,
@@ -130,7 +155,6 @@ class Engine:
     def _settings(self) -> dict[str, Any]:
         local = self.config.local_only
         categories = lt.alert_category
-        tuning = session_tuning(self.config.seed_policy)
         return {
             "listen_interfaces": self.config.listen_interface,
             "enable_dht": True,
@@ -157,13 +181,9 @@ class Engine:
             "dht_upload_rate_limit": 1_000_000 if local else 8000,
             "upload_rate_limit": self.config.upload_rate_limit,
             "download_rate_limit": self.config.download_rate_limit,
-            # Choking (BEP 3) as the seeding policy asks (core/policy.py, docs/performance.md).
-            "unchoke_slots_limit": tuning.unchoke_slots,
-            "unchoke_interval": tuning.unchoke_interval,
-            "optimistic_unchoke_interval": tuning.optimistic_unchoke_interval,
-            "seed_choking_algorithm": int(
-                getattr(lt.seed_choking_algorithm_t, tuning.seed_choking.value)
-            ),
+            # Choking (BEP 3) and request queues as the seeding policy asks (core/policy.py,
+            # docs/performance.md); re-decided every policy round.
+            **_session_tuning_settings(self._session_tuning),
             # Every followed torrent must keep seeding (NOTES.md: the default queue would stop
             # most of them). Torrents are added without auto_managed, so the queue never pauses
             # them; the active_* limits only govern auto-managed torrents and stay at defaults.
@@ -298,19 +318,35 @@ class Engine:
 
     async def _apply_policy_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.config.policy_interval)  # policy re-evaluation cadence
+            # Policy re-evaluation cadence: quicker while our fresh post is being fetched, when
+            # a second's delay in stepping back costs a second of our upload.
+            interval = self.config.policy_interval
+            await asyncio.sleep(interval / 4 if self._serving_fresh_post else interval)
             self.apply_policy()
 
     def apply_policy(self) -> None:
-        """Re-decide every torrent's seeding parameters from its current facts (core/policy)."""
+        """Re-decide the session's and every torrent's seeding parameters (core/policy)."""
         if self._session is None:
             return
         now = loop_time()
+        fresh_swarm = serving_fresh_post = False
         for key, handle in list(self._handles.items()):
             if handle.is_valid():
-                self._tune(key, handle, now)
+                facts = self._tune(key, handle, now)
+                fresh_swarm = fresh_swarm or is_fresh_media(facts)
+                serving_fresh_post = serving_fresh_post or is_fresh_own_media(facts)
+        self._serving_fresh_post = serving_fresh_post
+        tuning = session_tuning(
+            self.config.seed_policy,
+            fresh_swarm=fresh_swarm,
+            serving_fresh_post=serving_fresh_post,
+        )
+        if tuning != self._session_tuning:
+            self._session.apply_settings(_session_tuning_settings(tuning))
+            self._session_tuning = tuning
+            self.log.debug("session tuned %s", tuning)
 
-    def _tune(self, key: str, handle: Any, now: float) -> None:
+    def _tune(self, key: str, handle: Any, now: float) -> TorrentFacts:
         status = handle.status()
         facts = TorrentFacts(
             authored=key in self._authored,
@@ -320,19 +356,27 @@ class Engine:
             # libtorrent may not report them seeding yet when the policy first looks).
             seeding=bool(status.is_seeding) or key in self._authored,
             peers=int(status.num_peers),
-            distributed_copies=float(status.distributed_copies),
+            least_held=-1,
+            session_upload_limit=self.config.upload_rate_limit,
         )
+        if self.config.seed_policy is SeedPolicy.ADAPTIVE and is_fresh_own_media(facts):
+            # libtorrent reports no availability for a seed: count the peers' bitfields.
+            bitfields = [list(peer.pieces) for peer in handle.get_peer_info()]
+            pieces = handle.torrent_file().num_pieces() if handle.torrent_file() else 0
+            facts = replace(facts, least_held=least_held(bitfields, pieces))
         tuning = torrent_tuning(self.config.seed_policy, facts)
         if self._tuning.get(key, PLAIN_TORRENT) == tuning:
-            return
+            return facts
         # BEP 16 super seeding: the seed advertises pieces one at a time per peer.
         if tuning.super_seeding:
             handle.set_flags(lt.torrent_flags.super_seeding)
         else:
             handle.unset_flags(lt.torrent_flags.super_seeding)
         handle.set_max_uploads(tuning.max_uploads)
+        handle.set_upload_limit(tuning.upload_limit)
         self._tuning[key] = tuning
-        self.log.debug("torrent %s tuned %s (%s)", key, tuning, facts)
+        self.log.debug("torrent %s tuned %s (%s)", key[:16], tuning, facts)
+        return facts
 
     # alert dispatch --------------------------------------------------------------------------
 
@@ -399,6 +443,8 @@ class Engine:
         self._finishing[key] = self._request_flush(key, handle)
 
     def _finish(self, key: str, handle: Any) -> None:
+        if key not in self._completed_at and handle.status().total_payload_download > 0:
+            self._completed_at[key] = time.time()
         self._on_disk.add(key)
         self._remember_peers(key, handle)
         self._resolve(self._finished, key)
@@ -633,7 +679,7 @@ class Engine:
             self._authored.add(key)
         self._track(key, handle)
         # Decide at once: the first followers connect within a second of a post.
-        self._tune(key, handle, loop_time())
+        self.apply_policy()
         handle.save_resume_data(lt.save_resume_flags_t.save_info_dict)
         return key
 
@@ -684,6 +730,7 @@ class Engine:
         save_path.mkdir(parents=True, exist_ok=True)
         handle = session.add_torrent(params)
         self._track(key, handle)
+        self.apply_policy()  # a fresh post's media: tune the session before the first request
         return key
 
     def _release(self, handle: Any) -> None:
@@ -717,6 +764,7 @@ class Engine:
         self._added.pop(key, None)
         self._authored.discard(key)
         self._tuning.pop(key, None)
+        self._completed_at.pop(key, None)
         self._known_peers.pop(key, None)
         self._checks.pop(key, None)
         self._finishing.pop(key, None)
@@ -912,6 +960,7 @@ class Engine:
             error=error,
             save_path=str(s.save_path),
             super_seeding=bool(s.flags & lt.torrent_flags.super_seeding),
+            completed_at=self._completed_at.get(self._key(handle)),
         )
 
     def session_status(self) -> SessionStatus:

@@ -61,6 +61,9 @@ class TorrentStatus:
     error: str | None
     save_path: str
     super_seeding: bool = False
+    completed_at: float | None = None
+    """Wall-clock time (POSIX seconds) this session finished downloading the torrent and had
+    its bytes in the files; None for torrents not downloaded in this session."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -122,6 +123,19 @@ class Swarm:
         for node in reversed(self.nodes):
             if node.engine._session is not None:
                 await self.stop(node)
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:
+    """Wait until ``condition()`` holds, checking every 50 ms.
+
+    Only for state libtorrent raises no alert about (a peer's HAVE messages, for one).
+    """
+
+    async def wait() -> None:
+        while not condition():
+            await asyncio.sleep(0.05)  # no alert reports this state change
+
+    await asyncio.wait_for(wait(), timeout)
 
 
 def random_bytes(size: int) -> bytes:

@@ -13,7 +13,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from enginekit import TIMEOUT, Node, Swarm, random_bytes, write_tree
+from enginekit import TIMEOUT, Node, Swarm, eventually, random_bytes, write_tree
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.media import check_media_metadata
@@ -287,3 +287,42 @@ async def test_a_node_started_before_its_bootstrap_nodes_joins_the_dht(
     await asyncio.wait_for(early.engine.wait_finished(ih), TIMEOUT)
     fetched = early.downloads / "post-0" / "clip.bin"
     assert fetched.read_bytes() == (folder / "clip.bin").read_bytes()
+
+
+async def test_adaptive_author_tunes_for_its_fresh_post_then_steps_back(
+    swarm: Swarm, tmp_path: Path
+) -> None:
+    limit = 8 * 1024 * 1024
+    author = await swarm.start(upload_rate_limit=limit)  # adaptive is the default policy
+    follower = await swarm.start()
+    folder = write_tree(tmp_path / "authored" / "post-0", {"clip.bin": random_bytes(CLIP)})
+    created = await asyncio.to_thread(create_torrent, folder)
+    ih = created.infohash.hex()
+    await author.engine.add_torrent(created.torrent, folder.parent, seed_mode=True, authored=True)
+
+    # Serving a fresh post: one piece of queued requests per peer, rarest-first picks, quick
+    # rechoking (core/policy.py); the author serves at full rate while it holds the only copy.
+    settings = author.engine._session.get_settings()
+    assert settings["max_allowed_in_request_queue"] == 4
+    assert settings["whole_pieces_threshold"] == 0
+    assert settings["unchoke_interval"] == 2
+    handle = author.engine._handles[ih]
+    assert handle.upload_limit() in (0, -1)
+
+    await follower.engine.add_magnet(
+        created.infohash, created.infohash_v2, follower.downloads, peers=[author.endpoint]
+    )
+    await asyncio.wait_for(follower.engine.wait_finished(ih), TIMEOUT)
+    done = follower.engine.status(ih).completed_at
+    assert done is not None and author.engine.status(ih).completed_at is None
+
+    # Every piece is now held by a peer: the author steps back to 1/8 of its upload limit.
+    def stepped_back() -> bool:
+        author.engine.apply_policy()
+        return bool(handle.upload_limit() == limit // 8)
+
+    await eventually(stepped_back)
+    # The follower downloads nothing of its own: its session is tuned for the fresh swarm only.
+    follower_settings = follower.engine._session.get_settings()
+    assert follower_settings["max_allowed_in_request_queue"] == 2000
+    assert follower_settings["whole_pieces_threshold"] == 0

@@ -31,6 +31,8 @@ class TorrentOut(BaseModel):
     seeding: bool
     distributed_copies: float
     error: str | None
+    completed_at: float | None = None
+    """When this node finished downloading it (POSIX seconds); null if it never downloaded it."""
 
 
 @router.get("/torrents")
@@ -56,6 +58,7 @@ async def list_torrents(node: NodeDep) -> list[TorrentOut]:
             seeding=status.is_seeding,
             distributed_copies=status.distributed_copies,
             error=status.error,
+            completed_at=status.completed_at,
         )
         for row, status in node.torrents()
     ]
