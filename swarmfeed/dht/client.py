@@ -217,19 +217,33 @@ class DhtClient:
 
     # -- BEP 44 --------------------------------------------------------------------------
 
-    async def get_mutable(self, public_key: bytes, salt: bytes = b"") -> GetResult:
+    async def get_mutable(
+        self, public_key: bytes, salt: bytes = b"", *, newer_than: int | None = None
+    ) -> GetResult:
         """Look up the mutable item of ``public_key`` and ``salt`` (BEP 44 get).
 
         Items that fail verification or carry another key are dropped and logged; the
-        verified item with the highest seq wins. Raises InvalidInput only for a bad key or salt.
+        verified item with the highest seq wins. With ``newer_than`` the lookup ends as soon as
+        one verified item with a higher seq is in (a poll wants news, not the last straggling
+        node; the next poll sees anything newer still). Raises InvalidInput only for a bad key
+        or salt.
         """
         if not isinstance(public_key, bytes) or len(public_key) != bep44.PUBLIC_KEY_BYTES:
             raise InvalidInput("a public key is 32 bytes")
         if len(salt) > bep44.MAX_SALT_BYTES:
             raise InvalidInput(f"salt is over {bep44.MAX_SALT_BYTES} bytes")
         target = bep44.target_id(public_key, salt)
+
+        def is_news(response: Response, addr: Address) -> bool:
+            if newer_than is None or response.item is None or response.item.seq <= newer_than:
+                return False
+            return (
+                self._checked_item(response, public_key, NodeInfo(response.node_id, *addr))
+                is not None
+            )
+
         answered, queried = await self._lookup(
-            target, lambda tid: krpc.build_get(tid, self.node_id, target), salt
+            target, lambda tid: krpc.build_get(tid, self.node_id, target), salt, is_news
         )
         best: MutableItem | None = None
         holders: list[TokenHolder] = []
@@ -305,9 +319,16 @@ class DhtClient:
     # -- lookup --------------------------------------------------------------------------
 
     async def _lookup(
-        self, target: bytes, build: Callable[[bytes], bytes], salt: bytes
+        self,
+        target: bytes,
+        build: Callable[[bytes], bytes],
+        salt: bytes,
+        enough: Callable[[Response, Address], bool] | None = None,
     ) -> tuple[list[_Candidate], int]:
-        """Query toward ``target``; return the answered nodes, closest first, and the count."""
+        """Query toward ``target``; return the answered nodes, closest first, and the count.
+
+        The lookup also ends at the first reply for which ``enough`` is true.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.lookup_timeout
         target_int = int.from_bytes(target, "big")
@@ -349,9 +370,15 @@ class DhtClient:
                 done, _ = await asyncio.wait(
                     inflight, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
                 )
+                finished = False
                 for task in done:
                     candidate = inflight.pop(task)
-                    self._absorb(candidate, task.result(), candidates)
+                    reply = task.result()
+                    self._absorb(candidate, reply, candidates)
+                    if enough is not None and isinstance(reply, Response):
+                        finished = finished or enough(reply, candidate.addr)
+                if finished:
+                    break
         finally:
             for task in inflight:
                 task.cancel()

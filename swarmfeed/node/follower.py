@@ -142,7 +142,10 @@ class Follower:
         lock = self._sync_locks.setdefault(author, asyncio.Lock())
         async with lock:
             try:
-                result = await self.dht.get_mutable(bytes.fromhex(author))
+                known = self.db.head(author)
+                result = await self.dht.get_mutable(
+                    bytes.fromhex(author), newer_than=known.seq if known else None
+                )
                 if result.item is None:
                     if self.db.head(author) is None:
                         self._state(author, "searching", error="no head found in the DHT yet")

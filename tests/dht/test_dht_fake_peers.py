@@ -236,3 +236,20 @@ async def test_queries_to_the_client_are_ignored() -> None:
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(loop.sock_recv(sock, 2048), 0.5)
         assert (await dht.get_mutable(GOOD.public_key)).responders == 0  # no seeds
+
+
+async def test_a_poll_for_news_ends_at_the_first_verified_newer_item() -> None:
+    # A node that never answers would hold the lookup for the whole query timeout (30 s here);
+    # a forged "newer" item is not news. The verified seq 3 item ends the lookup at once.
+    silent = await fake_node("127.0.0.37", lambda query, addr: None)
+    forger = await node_holding("127.0.0.38", FORGED)
+    holder = await node_holding("127.0.0.41", GOOD)
+    async with DhtClient(
+        "127.0.0.40",
+        lambda: [silent.addr, forger.addr, holder.addr],
+        timeout=30.0,
+        lookup_timeout=30.0,
+    ) as dht:
+        result = await asyncio.wait_for(dht.get_mutable(GOOD.public_key, newer_than=2), 10.0)
+    assert result.item == GOOD
+    assert silent.queries  # it was asked, and not waited for
