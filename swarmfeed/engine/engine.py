@@ -22,6 +22,7 @@ import libtorrent as lt
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.policy import (
+    NO_LIMIT,
     PLAIN_TORRENT,
     SeedPolicy,
     SessionTuning,
@@ -132,7 +133,7 @@ class Engine:
         self._authored: set[str] = set()
         self._tuning: dict[str, TorrentTuning] = {}
         self._session_tuning = session_tuning(config.seed_policy)
-        self._serving_fresh_post = False
+        self._stepping_back_soon = False
         self._completed_at: dict[str, float] = {}
         self._known_peers: dict[str, set[tuple[str, int]]] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
@@ -318,10 +319,10 @@ class Engine:
 
     async def _apply_policy_loop(self) -> None:
         while True:
-            # Policy re-evaluation cadence: quicker while our fresh post is being fetched, when
-            # a second's delay in stepping back costs a second of our upload.
+            # Policy re-evaluation cadence: quicker while our fresh post is being fetched and we
+            # have not stepped back yet, when a second's delay costs a second of our upload.
             interval = self.config.policy_interval
-            await asyncio.sleep(interval / 4 if self._serving_fresh_post else interval)
+            await asyncio.sleep(interval / 4 if self._stepping_back_soon else interval)
             self.apply_policy()
 
     def apply_policy(self) -> None:
@@ -329,13 +330,17 @@ class Engine:
         if self._session is None:
             return
         now = loop_time()
-        fresh_swarm = serving_fresh_post = False
+        fresh_swarm = serving_fresh_post = stepping_back_soon = False
         for key, handle in list(self._handles.items()):
             if handle.is_valid():
                 facts = self._tune(key, handle, now)
                 fresh_swarm = fresh_swarm or is_fresh_media(facts)
-                serving_fresh_post = serving_fresh_post or is_fresh_own_media(facts)
-        self._serving_fresh_post = serving_fresh_post
+                if is_fresh_own_media(facts):
+                    serving_fresh_post = True
+                    held_back = self._tuning.get(key, PLAIN_TORRENT).upload_limit != NO_LIMIT
+                    adaptive = self.config.seed_policy is SeedPolicy.ADAPTIVE
+                    stepping_back_soon = stepping_back_soon or (adaptive and not held_back)
+        self._stepping_back_soon = stepping_back_soon
         tuning = session_tuning(
             self.config.seed_policy,
             fresh_swarm=fresh_swarm,
