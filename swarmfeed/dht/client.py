@@ -368,7 +368,7 @@ class DhtClient:
                     key=distance,
                 )
                 closest = ranked[: self.k]
-                if all(c.state == "answered" for c in closest):
+                if all(c.state == "answered" for c in closest) and (closest or not inflight):
                     break
                 waiting = sum(1 for c in inflight.values() if c.state == "asked")
                 for candidate in closest:
@@ -376,7 +376,8 @@ class DhtClient:
                         break
                     if candidate.state == "new":
                         candidate.state = "asked"
-                        candidate.asked_at = now
+                        # The short timeout runs from the send, after any pacing wait.
+                        candidate.asked_at = max(now, self._next_send.get(candidate.addr[0], now))
                         queried += 1
                         waiting += 1
                         task = asyncio.ensure_future(self._query(candidate.addr, build, salt))
@@ -408,10 +409,12 @@ class DhtClient:
                     break
         finally:
             now = loop.time()
+            answered_count = sum(1 for c in candidates.values() if c.state == "answered")
             for task, candidate in inflight.items():
                 task.cancel()
-                if candidate.state == "slow":
-                    # It left the query unanswered while closer or quicker nodes answered.
+                if candidate.state == "slow" and answered_count >= self.k:
+                    # It left the query unanswered while k others answered. (In a swarm of
+                    # fewer nodes, one slow reply must not cost a node for SILENT_TTL.)
                     self._silent[candidate.addr] = now + SILENT_TTL
             if inflight:
                 await asyncio.gather(*inflight, return_exceptions=True)
