@@ -581,6 +581,8 @@ class Engine:
         endpoints = list(self.config.bootstrap_nodes)
         if self.config.public_dht:
             endpoints += [_split_endpoint(router) for router in PUBLIC_ROUTERS.split(",")]
+        if not endpoints:
+            return  # a lone node: nobody to ask
         self.log.info(
             "DHT routing table holds %d nodes; contacting %d bootstrap nodes again",
             nodes,
