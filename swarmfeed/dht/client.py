@@ -238,13 +238,15 @@ class DhtClient:
             raise InvalidInput(f"salt is over {bep44.MAX_SALT_BYTES} bytes")
         target = bep44.target_id(public_key, salt)
 
+        # Items verified while the lookup ran, by node: each is verified (and logged) once.
+        checked: dict[Address, MutableItem | None] = {}
+
         def is_news(response: Response, addr: Address) -> bool:
             if newer_than is None or response.item is None or response.item.seq <= newer_than:
                 return False
-            return (
-                self._checked_item(response, public_key, NodeInfo(response.node_id, *addr))
-                is not None
-            )
+            node = NodeInfo(response.node_id, *addr)
+            checked[addr] = self._checked_item(response, public_key, node)
+            return checked[addr] is not None
 
         answered, queried = await self._lookup(
             target, lambda tid: krpc.build_get(tid, self.node_id, target), salt, is_news
@@ -255,7 +257,10 @@ class DhtClient:
             response = candidate.response
             assert response is not None  # answered candidates always hold their response
             node = NodeInfo(response.node_id, *candidate.addr)
-            item = self._checked_item(response, public_key, node)
+            if candidate.addr in checked:
+                item = checked[candidate.addr]
+            else:
+                item = self._checked_item(response, public_key, node)
             if item is not None:
                 if best is None or item.seq > best.seq:
                     best = item

@@ -123,6 +123,20 @@ async def test_a_forged_item_is_dropped_and_logged(caplog: pytest.LogCaptureFixt
     assert "invalid item" in caplog.text
 
 
+async def test_a_poll_verifies_and_logs_a_forged_item_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The forged seq 7 is above newer_than, so the poll checks it as possible news; the result
+    # must reuse that check, not verify (and log) the same reply again.
+    forger = await node_holding("127.0.0.31", FORGED)
+    with caplog.at_level(logging.WARNING, logger="swarmfeed.dht"):
+        async with client_for(forger) as dht:
+            result = await dht.get_mutable(GOOD.public_key, newer_than=2)
+    assert result.item is None
+    assert result.responders == 1
+    assert caplog.text.count("invalid item") == 1
+
+
 async def test_an_item_under_another_key_is_dropped() -> None:
     stranger = await node_holding("127.0.0.31", STRANGER)
     async with client_for(stranger) as dht:
