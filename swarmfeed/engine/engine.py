@@ -22,6 +22,7 @@ import libtorrent as lt
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.policy import (
+    FRESH_SECONDS,
     NO_LIMIT,
     PLAIN_TORRENT,
     SeedPolicy,
@@ -55,7 +56,6 @@ PUBLIC_ROUTERS = (
 )
 DEFAULT_PRIORITY = 4
 RESUME_SUFFIX = ".resume"
-FRESH_SECONDS = 600.0
 MAX_KNOWN_PEERS = 16
 REJOIN_FIRST = 2.0
 """Seconds before a node with a near-empty DHT routing table contacts its bootstrap nodes again."""
@@ -350,6 +350,14 @@ class Engine:
             self._session.apply_settings(_session_tuning_settings(tuning))
             self._session_tuning = tuning
             self.log.debug("session tuned %s", tuning)
+
+    def _tune_added(self, key: str, handle: Any) -> None:
+        """Tune a torrent just added; a fresh post's media re-tunes the session as well.
+
+        Only then is every torrent looked at again: adding a feed page stays one status call.
+        """
+        if is_fresh_media(self._tune(key, handle, loop_time())):
+            self.apply_policy()
 
     def _tune(self, key: str, handle: Any, now: float) -> TorrentFacts:
         status = handle.status()
@@ -686,7 +694,7 @@ class Engine:
             self._authored.add(key)
         self._track(key, handle)
         # Decide at once: the first followers connect within a second of a post.
-        self.apply_policy()
+        self._tune_added(key, handle)
         handle.save_resume_data(lt.save_resume_flags_t.save_info_dict)
         return key
 
@@ -737,7 +745,7 @@ class Engine:
         save_path.mkdir(parents=True, exist_ok=True)
         handle = session.add_torrent(params)
         self._track(key, handle)
-        self.apply_policy()  # a fresh post's media: tune the session before the first request
+        self._tune_added(key, handle)
         return key
 
     def _release(self, handle: Any) -> None:
