@@ -17,6 +17,7 @@ from typing import Any
 
 import nacl.signing
 import pytest
+from nodekit import make_node
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.bep44 import MutableItem, sign_item, signable_bytes
@@ -29,7 +30,6 @@ from swarmfeed.engine.engine import Engine
 from swarmfeed.engine.types import EngineConfig, MetadataRefused
 from swarmfeed.errors import RolledBack, TooLarge
 from swarmfeed.localswarm import free_port
-from swarmfeed.node.config import Settings
 from swarmfeed.node.node import Node
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -74,25 +74,6 @@ class Attacker:
     async def publish_page(self, keys: KeyPair, page: FeedPage) -> MutableItem:
         ih = await self.seed_file(page.file_name, page.encode())
         return await self.publish_head(keys, ih, page.last_seq + 1)
-
-
-def make_node(tmp: Path, name: str, ip: str, bootstrap: list[str]) -> Node:
-    bt_port = free_port(ip)
-    settings = Settings(
-        home=tmp / name,
-        listen=f"{ip}:{bt_port}",
-        http=f"{ip}:{free_port(ip, avoid={bt_port})}",
-        bootstrap=bootstrap,
-        public_dht=False,
-        poll_interval=3600,
-        republish_interval=3600,
-        super_seed_new_media=False,
-    )
-    node = Node(settings, KeyPair.generate())
-    node.follower.timings = type(node.follower.timings)(
-        poll_interval=3600, republish_interval=3600, page_timeout=30
-    )
-    return node
 
 
 @pytest.fixture
