@@ -13,6 +13,8 @@ import bencodepy
 from swarmfeed.errors import BencodeError, TooLarge
 
 MAX_DEPTH = 32
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
 
 Bencodable = int | bytes | str | list[Any] | tuple[Any, ...] | dict[Any, Any]
 
@@ -102,10 +104,14 @@ class _Decoder:
             raise BencodeError(f"malformed integer at offset {pos}")
         if (body.startswith(b"0") and len(body) > 1) or digits == b"-0":
             raise BencodeError(f"non-canonical integer at offset {pos}")
-        try:
-            return int(digits), end + 1
-        except ValueError as exc:  # over sys.get_int_max_str_digits()
-            raise BencodeError(f"integer at offset {pos} is too long") from exc
+        # Every integer swarmfeed and BitTorrent use fits in 64 bits (BEP 44 seq, file lengths);
+        # anything longer is refused before it is converted.
+        if len(body) > 19:
+            raise BencodeError(f"integer at offset {pos} is outside the 64-bit range")
+        value = int(digits)
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise BencodeError(f"integer at offset {pos} is outside the 64-bit range")
+        return value, end + 1
 
     def string(self, pos: int) -> tuple[bytes, int]:
         colon = self.data.find(b":", pos)
@@ -170,12 +176,16 @@ def binary(value: Any, field: str, *, length: int | None = None) -> bytes:
     return value
 
 
-def integer(value: Any, field: str, *, minimum: int | None = None) -> int:
-    """Return ``value`` as an int (not bool) at least ``minimum`` or raise BencodeError."""
+def integer(
+    value: Any, field: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """Return ``value`` as an int (not bool) within [``minimum``, ``maximum``] or raise."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise BencodeError(f"{field} must be an integer")
     if minimum is not None and value < minimum:
         raise BencodeError(f"{field} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise BencodeError(f"{field} must be at most {maximum}, got {value}")
     return value
 
 

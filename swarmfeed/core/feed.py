@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from swarmfeed.core import bencoding
@@ -153,7 +153,10 @@ def next_page(
     post: SignedPost,
     profile: Profile | None,
 ) -> FeedPage:
-    """Return the newest page after appending ``post``: the same page, or a new one if full."""
+    """Return the newest page after appending ``post``: the same page, or a new one if full.
+
+    ``profile`` goes on the returned page unless appending filled it.
+    """
     if profile is not None:
         profile.validate()
     if newest is None:
@@ -167,7 +170,7 @@ def next_page(
             f"the next post must have seq {newest.last_seq + 1}, not {post.post.seq}"
         )
     if not newest.is_full:
-        return FeedPage(
+        page = FeedPage(
             newest.author,
             newest.index,
             newest.first,
@@ -176,6 +179,9 @@ def next_page(
             (*newest.posts, post),
             profile,
         )
+        # A full page never changes again and carries no profile (the newest page does), so it
+        # can be rebuilt byte for byte from its posts alone (protocol.md §5).
+        return replace(page, profile=None) if page.is_full else page
     if newest_infohash is None or len(newest_infohash) != 20:
         raise InvalidInput("a new page needs the 20-byte v1 infohash of the full page before it")
     index = newest.index + 1

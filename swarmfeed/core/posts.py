@@ -16,6 +16,8 @@ MAX_TEXT_BYTES = 8192
 MAX_POST_BYTES = 65536
 MAX_FILES = 64
 MAX_MIME_BYTES = 255
+MAX_CREATED = (1 << 34) - 1
+"""Latest allowed ``created`` (Unix seconds, year 2514): keeps every value a date renders as."""
 FORMAT_VERSION = 1
 KINDS = ("post",)
 
@@ -171,7 +173,7 @@ class Post:
             raise InvalidInput(f"post kind {self.kind!r} is unknown")
         bencoding.binary(self.author, "post author", length=KEY_BYTES)
         bencoding.integer(self.seq, "post seq", minimum=0)
-        bencoding.integer(self.created, "post created")
+        bencoding.integer(self.created, "post created", minimum=0, maximum=MAX_CREATED)
         if not isinstance(self.text, str):
             raise InvalidInput("post text must be text")
         try:
@@ -240,7 +242,9 @@ def decode_post(data: bytes | dict[bytes, Any]) -> SignedPost:
         Post(
             author=bencoding.binary(value[b"author"], "post author", length=KEY_BYTES),
             seq=bencoding.integer(value[b"seq"], "post seq", minimum=0),
-            created=bencoding.integer(value[b"created"], "post created"),
+            created=bencoding.integer(
+                value[b"created"], "post created", minimum=0, maximum=MAX_CREATED
+            ),
             text=bencoding.text(value[b"text"], "post text", max_bytes=MAX_TEXT_BYTES),
             media=None if media is None else MediaRef.from_bencodable(media),
             kind=kind,

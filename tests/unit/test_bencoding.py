@@ -12,7 +12,7 @@ from swarmfeed.core import bencoding
 from swarmfeed.errors import BencodeError, InvalidInput, TooLarge
 
 values: st.SearchStrategy[Any] = st.recursive(
-    st.integers() | st.binary(max_size=40),
+    st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1) | st.binary(max_size=40),
     lambda children: (
         st.lists(children, max_size=5)
         | st.dictionaries(st.binary(max_size=8), children, max_size=5)
@@ -32,7 +32,11 @@ def test_round_trip(value: Any) -> None:
     assert bencoding.encode(bencoding.decode(encoded)) == encoded
 
 
-@given(st.dictionaries(st.binary(min_size=1, max_size=6), st.integers(), min_size=2, max_size=6))
+@given(
+    st.dictionaries(
+        st.binary(min_size=1, max_size=6), st.integers(-1000, 1000), min_size=2, max_size=6
+    )
+)
 def test_any_other_key_order_is_rejected(value: dict[bytes, int]) -> None:
     items = sorted(value.items(), reverse=True)
     body = b"".join(bencoding.encode(k) + bencoding.encode(v) for k, v in items)
@@ -124,8 +128,16 @@ def test_bencode_error_is_invalid_input() -> None:
         bencoding.decode(b"i01e")
 
 
+@pytest.mark.parametrize("digits", ["9223372036854775808", "-9223372036854775809", "1" * 20])
+def test_integers_beyond_64_bits_are_refused(digits: str) -> None:
+    with pytest.raises(BencodeError, match="64-bit"):
+        bencoding.decode(f"i{digits}e".encode())
+    assert bencoding.decode(b"i9223372036854775807e") == (1 << 63) - 1
+    assert bencoding.decode(b"i-9223372036854775808e") == -(1 << 63)
+
+
 def test_huge_integer_is_a_bencode_error_not_a_bare_value_error() -> None:
-    with pytest.raises(BencodeError, match="too long"):
+    with pytest.raises(BencodeError, match="64-bit"):
         bencoding.decode(b"i" + b"9" * 5000 + b"e")
 
 

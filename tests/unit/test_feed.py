@@ -260,6 +260,9 @@ def test_next_page_transition_at_the_boundary() -> None:
     one_short = page(0, PAGE_CAPACITY - 1)
     same = next_page(one_short, PREV, signed(PAGE_CAPACITY - 1), PROFILE)
     assert (same.index, same.is_full, same.prev) == (0, True, None)
+    # A page that fills up is frozen without a profile: its posts alone determine its bytes.
+    assert same.profile is None
+    assert next_page(page(0, 3), PREV, signed(3), PROFILE).profile == PROFILE
 
 
 def test_next_page_first_post() -> None:
@@ -296,7 +299,7 @@ def test_next_page_checks_the_profile() -> None:
 # --- head value ------------------------------------------------------------------------------
 
 
-@given(st.binary(min_size=20, max_size=20), st.integers(min_value=0, max_value=2**64))
+@given(st.binary(min_size=20, max_size=20), st.integers(min_value=0, max_value=2**63 - 1))
 def test_head_value_round_trip(infohash: bytes, count: int) -> None:
     head = HeadPointer(infohash, count)
     assert decode_head_value(encode_head_value(head)) == head

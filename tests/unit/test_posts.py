@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from swarmfeed.core import bencoding
 from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.posts import (
+    MAX_CREATED,
     MAX_FILES,
     MAX_POST_BYTES,
     MAX_TEXT_BYTES,
@@ -79,8 +80,8 @@ media_refs = st.builds(
 posts = st.builds(
     Post,
     st.just(ALICE.public_key),
-    st.integers(min_value=0, max_value=2**63),
-    st.integers(min_value=-(2**63), max_value=2**63),
+    st.integers(min_value=0, max_value=2**63 - 1),
+    st.integers(min_value=0, max_value=MAX_CREATED),
     st.text(max_size=200),
     st.none() | media_refs,
 )
@@ -233,6 +234,9 @@ def test_encoded_post_limit_at_the_boundary() -> None:
         ({"seq": -1}, InvalidInput),
         ({"seq": True}, InvalidInput),
         ({"created": "now"}, InvalidInput),
+        ({"created": -1}, InvalidInput),
+        ({"created": MAX_CREATED + 1}, InvalidInput),
+        ({"created": 2**62}, InvalidInput),
         ({"text": b"bytes"}, InvalidInput),
         ({"text": "\ud800"}, InvalidInput),
     ],
@@ -309,6 +313,8 @@ def test_decode_rejects_unknown_keys() -> None:
         (b"seq", -1, BencodeError),
         (b"seq", b"0", BencodeError),
         (b"created", b"now", BencodeError),
+        (b"created", -5, BencodeError),
+        (b"created", 2**62, BencodeError),
         (b"kind", b"repost", InvalidInput),
         (b"kind", 1, BencodeError),
         (b"text", b"\xff\xfe", BencodeError),

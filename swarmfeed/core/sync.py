@@ -1,0 +1,185 @@
+"""Which pages of a followed feed to fetch and what to accept from them (protocol.md §5, §6; pure).
+
+A follower holds a verified head ``{"ih", "n"}`` and some pages of the author's chain. The walk
+goes from the newest page (named by the head) back along each page's ``prev`` until it reaches
+a page it already holds (or page 0). Every page it is given is authenticated by the page (or
+head) that named it, so it can be stored as soon as it passes its checks: a long back catalogue
+is stored page by page, newest first, and a walk may pause after a bounded number of fetches
+and resume from the head later. Nothing here does I/O; the follower drives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from swarmfeed.core.feed import (
+    PAGE_CAPACITY,
+    FeedPage,
+    HeadPointer,
+    check_log_consistency,
+    decode_page,
+    verify_page,
+)
+from swarmfeed.errors import InvalidInput, RolledBack, TooLarge
+
+DEFAULT_MAX_POSTS = 1_000_000
+"""Posts a node keeps per author unless configured otherwise (a head claiming more is refused)."""
+DEFAULT_PAGES_PER_RUN = 32
+"""Pages one sync fetches before it yields to other authors (the walk resumes next run)."""
+
+
+@dataclass(frozen=True)
+class HeldPage:
+    """A page of the author's chain the follower already stores."""
+
+    index: int
+    infohash: str
+    full: bool
+    prev: str | None
+    """The v1 infohash (hex) the page names as its predecessor; None for page 0 or unknown."""
+
+
+@dataclass(frozen=True)
+class WalkLimits:
+    """Bounds on one author's feed and on one sync run."""
+
+    max_posts: int = DEFAULT_MAX_POSTS
+    pages_per_run: int = DEFAULT_PAGES_PER_RUN
+
+
+DEFAULT_LIMITS = WalkLimits()
+
+
+@dataclass(frozen=True)
+class FetchPage:
+    """Fetch the page torrent ``infohash``; it must be page ``index`` of the chain."""
+
+    infohash: str
+    index: int
+
+
+@dataclass(frozen=True)
+class WalkDone:
+    """The walk ended: ``complete`` when every page down to page 0 is held, else paused."""
+
+    complete: bool
+
+
+WalkStep = FetchPage | WalkDone
+
+
+def newest_index(count: int) -> int:
+    """Return the index of the page holding post ``count - 1`` (§5: ``first = index * 64``)."""
+    return (count - 1) // PAGE_CAPACITY
+
+
+class ChainWalk:
+    """Walks one author's page chain from a verified head back to the pages already held."""
+
+    def __init__(
+        self,
+        author: bytes,
+        head: HeadPointer,
+        held: Mapping[int, HeldPage],
+        limits: WalkLimits = DEFAULT_LIMITS,
+    ) -> None:
+        """Prepare a walk toward ``head``; raise InvalidInput for a head no chain can satisfy."""
+        if head.count < 1:
+            raise InvalidInput("head names an empty feed (n = 0)")
+        if head.count > limits.max_posts:
+            raise TooLarge(
+                f"head claims {head.count} posts; this node keeps at most"
+                f" {limits.max_posts} posts per author"
+            )
+        self.author = author
+        self.head = head
+        self.held = dict(held)
+        self.limits = limits
+        self.newest = newest_index(head.count)
+        self.fetched = 0
+        self.head_confirmed = False
+        """True once the newest page the head names is held (stored now or before)."""
+        self._asked: dict[str, int] = {}
+        newest_held = self.held.get(self.newest)
+        beyond = [i for i in self.held if i > self.newest]
+        if beyond:
+            raise RolledBack(
+                f"rewritten log: head ends at page {self.newest} but page {max(beyond)} is held"
+            )
+        if newest_held is not None and newest_held.full and self.newest_ih != newest_held.infohash:
+            raise RolledBack(
+                f"rewritten log: full page {self.newest} is held with another infohash"
+            )
+
+    @property
+    def newest_ih(self) -> str:
+        """Return the newest page's v1 infohash (hex) as the head names it."""
+        return self.head.infohash.hex()
+
+    def first_step(self) -> WalkStep:
+        """Return the first thing to do."""
+        return self._step_to(self.newest, self.newest_ih)
+
+    def check(self, infohash: str, data: bytes, accepted: Mapping[int, str]) -> FeedPage:
+        """Decode and verify the bytes of page torrent ``infohash`` (CPU-heavy; no I/O).
+
+        ``accepted`` maps already stored seqs of the page's range to their post ids. Raises
+        InvalidInput (or a subclass) naming why the page is refused.
+        """
+        page = decode_page(data)
+        verify_page(page, self.author)
+        expected = self._expected_index(infohash)
+        if page.index != expected:
+            raise InvalidInput(
+                f"page {infohash[:16]} has index {page.index}, the chain expects {expected}"
+            )
+        if page.index == self.newest:
+            if page.last_seq + 1 != self.head.count:
+                raise RolledBack(
+                    f"head says {self.head.count} posts but its newest page ends at seq"
+                    f" {page.last_seq}"
+                )
+        elif not page.is_full:
+            # §5: every page but the newest holds exactly `capacity` posts.
+            raise InvalidInput(f"older page {page.index} of the chain is not full")
+        check_log_consistency(accepted, page)
+        return page
+
+    def stored(self, infohash: str, page: FeedPage) -> WalkStep:
+        """Record that the checked ``page`` was stored; return the next step."""
+        self.fetched += 1
+        prev = page.prev.hex() if page.prev is not None else None
+        self.held[page.index] = HeldPage(page.index, infohash, page.is_full, prev)
+        if page.index == self.newest:
+            self.head_confirmed = True
+        if page.index == 0 or prev is None:
+            return WalkDone(True)
+        return self._step_to(page.index - 1, prev)
+
+    def _expected_index(self, infohash: str) -> int:
+        index = self._asked.get(infohash)
+        if index is None:
+            raise InvalidInput(f"page {infohash[:16]} is not part of the chain being walked")
+        return index
+
+    def _step_to(self, index: int, infohash: str) -> WalkStep:
+        """Skip pages already held with this infohash; fetch the first one that is not."""
+        while True:
+            held = self.held.get(index)
+            if held is not None and held.infohash == infohash:
+                if index == self.newest:
+                    self.head_confirmed = True
+                if index == 0 or held.prev is None:
+                    return WalkDone(True)
+                index, infohash = index - 1, held.prev
+                continue
+            if held is not None and held.full:
+                raise RolledBack(
+                    f"rewritten log: page {index} is held with infohash {held.infohash[:16]},"
+                    f" the chain names {infohash[:16]}"
+                )
+            if self.fetched >= self.limits.pages_per_run:
+                return WalkDone(False)
+            self._asked[infohash] = index
+            return FetchPage(infohash, index)
