@@ -11,7 +11,7 @@ from swarmfeed.core.magnet import torrent_magnet
 from swarmfeed.core.posts import verify_post
 from swarmfeed.errors import InvalidInput
 from swarmfeed.node.node import Node, NodeStatus
-from swarmfeed.store.database import FollowRow, StoredPost
+from swarmfeed.store.database import Cursor, FollowRow, StoredPost
 
 
 class ErrorOut(BaseModel):
@@ -150,7 +150,7 @@ def post_out(node: Node, stored: StoredPost) -> PostOut:
         verified, verification = True, "signature valid for the author key"
     except InvalidInput as exc:
         verified, verification = False, f"signature invalid: {exc}"
-    profile = node.db.profile(post.author.hex())
+    profile = node.db.feeds.profile(post.author.hex())
     return PostOut(
         id=signed.id,
         author=post.author.hex(),
@@ -203,7 +203,7 @@ def media_out(node: Node, stored: StoredPost) -> MediaOut | None:
 
 def follow_out(node: Node, row: FollowRow) -> FollowOut:
     """Convert a follow row."""
-    profile = node.db.profile(row.author)
+    profile = node.db.feeds.profile(row.author)
     return FollowOut(
         author=row.author,
         address=author_address(bytes.fromhex(row.author)),
@@ -221,19 +221,20 @@ def timeline_out(node: Node, posts: list[StoredPost], limit: int) -> TimelineOut
     """Convert a page of posts and compute the cursor of the next page."""
     cursor = None
     if len(posts) == limit and posts:
-        last = posts[-1]
-        cursor = f"{last.signed.post.created}:{last.signed.post.seq}:{last.id}"
+        cursor = ":".join(str(part) for part in posts[-1].cursor)
     return TimelineOut(posts=[post_out(node, p) for p in posts], next_before=cursor)
 
 
-def parse_cursor(before: str | None) -> tuple[int, int, str] | None:
-    """Parse a ``created:seq:id`` cursor (or a bare Unix time) from ``?before=``."""
+def parse_cursor(before: str | None) -> Cursor | None:
+    """Parse a ``time:created:seq:id`` cursor (or a bare Unix time) from ``?before=``."""
     if not before:
         return None
     parts = before.split(":")
-    numbers = parts[:2]
-    if len(parts) not in (1, 3) or not all(p.lstrip("-").isdigit() for p in numbers):
+    numbers = parts[:3]
+    if len(parts) not in (1, 4) or not all(
+        p.isascii() and p.isdigit() and len(p) <= 19 for p in numbers
+    ):
         raise InvalidInput("before must be a cursor from next_before or a Unix time")
     if len(parts) == 1:
-        return int(parts[0]), -1, ""
-    return int(parts[0]), int(parts[1]), parts[2]
+        return int(parts[0]), -1, -1, ""
+    return int(parts[0]), int(parts[1]), int(parts[2]), parts[3]

@@ -12,18 +12,24 @@ from swarmfeed.errors import InvalidInput
 
 
 def create_torrent(
-    root: Path, progress: Callable[[int, int], None] | None = None, *, v1_only: bool = False
+    root: Path,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    v1_only: bool = False,
+    piece_size: int = 0,
 ) -> CreatedTorrent:
     """Hash ``root`` (a file, or a folder of files) into a hybrid (or v1-only) torrent.
 
     Blocking: callers run it in a worker thread. ``progress(done, total)`` is called per piece.
+    ``piece_size`` 0 lets libtorrent choose; a fixed size makes the infohash depend on the
+    content alone (feed pages, which must be rebuilt byte for byte).
     """
     if not root.exists():
         raise InvalidInput(f"{root} does not exist")
     entries = lt.list_files(str(root))
     if len(entries) == 0:
         raise InvalidInput(f"{root} holds no files")
-    creator = lt.create_torrent(entries, 0, lt.create_torrent.v1_only if v1_only else 0)
+    creator = lt.create_torrent(entries, piece_size, lt.create_torrent.v1_only if v1_only else 0)
     creator.set_creator("swarmfeed")
     total = creator.num_pieces()
     done = 0

@@ -797,6 +797,10 @@ class Engine:
         self._drop(infohash, handle, delete_files)
         self._fail(infohash, TorrentRefused(f"torrent {infohash} was removed"))
 
+    def infohashes(self) -> list[str]:
+        """Return the v1 infohash (hex) of every torrent in the session."""
+        return [key for key, handle in self._handles.items() if handle.is_valid()]
+
     def has(self, infohash: str) -> bool:
         """Return True if the session holds the torrent."""
         handle = self._handles.get(infohash)

@@ -11,8 +11,15 @@ from typing import Any
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from swarmfeed.core.budget import (
+    DEFAULT_ACTIVE,
+    DEFAULT_AUTHOR_BYTES,
+    DEFAULT_MAX_POST_BYTES,
+    FetchBudget,
+)
 from swarmfeed.core.feed import MAX_PROFILE_BIO_BYTES, MAX_PROFILE_NAME_BYTES
 from swarmfeed.core.policy import SeedPolicy
+from swarmfeed.core.sync import DEFAULT_MAX_POSTS
 from swarmfeed.errors import InvalidInput
 
 DEFAULT_HOME = Path.home() / ".swarmfeed"
@@ -65,6 +72,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     profile_name: str = ""
     profile_bio: str = ""
+    auto_fetch_max_bytes: int = Field(default=DEFAULT_MAX_POST_BYTES, ge=0)
+    """Largest media bundle of a followed author fetched without anyone opening it."""
+    author_fetch_bytes: int = Field(default=DEFAULT_AUTHOR_BYTES, ge=0)
+    """Media bytes fetched automatically per followed author; more is fetched when opened."""
+    fetch_slots: int = Field(default=DEFAULT_ACTIVE, ge=1, le=64)
+    """Back-catalogue media fetches running at once (fresh and opened media may use more)."""
+    max_posts_per_author: int = Field(default=DEFAULT_MAX_POSTS, ge=1)
+    """A followed feed whose head claims more posts than this is refused."""
+    fault_point: str | None = None
+    """Testing only: kill the process with SIGKILL after this step (node/faults.py)."""
 
     @field_validator("listen", "http")
     @classmethod
@@ -108,6 +125,15 @@ class Settings(BaseSettings):
     def effective_seed_policy(self) -> SeedPolicy:
         """Return the seeding policy (``super_seed_new_media`` forces the super policy)."""
         return SeedPolicy.SUPER if self.super_seed_new_media else self.seed_policy
+
+    @property
+    def fetch_budget(self) -> FetchBudget:
+        """Return the limits on media fetched without a person asking."""
+        return FetchBudget(
+            max_post_bytes=self.auto_fetch_max_bytes,
+            author_bytes=self.author_fetch_bytes,
+            active=self.fetch_slots,
+        )
 
     @property
     def needs_token(self) -> bool:

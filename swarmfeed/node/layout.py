@@ -48,6 +48,16 @@ class HomeLayout:
         return self.home / "feed" / "head_seq"
 
     @property
+    def own_posts(self) -> Path:
+        """Return the folder of the author's own signed posts, one file per seq (write-ahead)."""
+        return self.home / "feed" / "posts"
+
+    @property
+    def follow_list(self) -> Path:
+        """Return the file listing the followed authors (the follow list's truth)."""
+        return self.home / "follows.json"
+
+    @property
     def heads(self) -> Path:
         """Return the folder of followed authors' latest verified heads."""
         return self.home / "heads"

@@ -7,16 +7,16 @@ import logging
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.bep44 import MutableItem
-from swarmfeed.core.feed import FeedPage, Profile, decode_head_value, verify_page
+from swarmfeed.core.feed import FeedPage, Profile, decode_head_value, decode_page, verify_page
 from swarmfeed.core.identity import KeyPair, author_address
 from swarmfeed.core.posts import SignedPost
+from swarmfeed.core.sync import WalkLimits
 from swarmfeed.dht.client import DhtClient
 from swarmfeed.engine.engine import Engine
 from swarmfeed.engine.types import (
@@ -31,12 +31,17 @@ from swarmfeed.engine.types import (
 from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
 from swarmfeed.node.config import Settings
 from swarmfeed.node.events import EventBus, MediaComplete
+from swarmfeed.node.faults import Faults
 from swarmfeed.node.follower import Follower, FollowTimings
+from swarmfeed.node.followlist import FollowList
 from swarmfeed.node.layout import HomeLayout
+from swarmfeed.node.mediaqueue import MediaQueue
 from swarmfeed.node.publisher import Publisher, Upload
+from swarmfeed.node.reconcile import Reconciler
 from swarmfeed.node.torrents import Progress, TorrentShelf
 from swarmfeed.store import keystore
 from swarmfeed.store.database import (
+    Cursor,
     Database,
     FollowRow,
     HeadRow,
@@ -44,6 +49,7 @@ from swarmfeed.store.database import (
     StoredPost,
     TorrentRow,
 )
+from swarmfeed.supervisor import Supervisor, TaskHealth
 
 log = logging.getLogger("swarmfeed.node")
 
@@ -59,6 +65,10 @@ class NodeStatus:
     seeding: int
     follows: int
     posts: int
+    publishing: str = "ready"
+    """``ready``, or why publishing waits or is refused."""
+    tasks: tuple[TaskHealth, ...] = ()
+    """Supervised tasks that crashed at least once (running again, or stopped)."""
 
 
 class Node:
@@ -70,7 +80,9 @@ class Node:
         keys: KeyPair,
         *,
         clock: Callable[[], float] = time.time,
+        fresh: bool = False,
     ) -> None:
+        """Build a node; ``fresh`` marks an identity made just now (nothing published yet)."""
         self.settings = settings
         self.keys = keys
         self.author = keys.public_key.hex()
@@ -81,6 +93,8 @@ class Node:
         self.web_token = settings.web_token or (
             secrets.token_urlsafe(24) if settings.needs_token else None
         )
+        self.supervisor = Supervisor()
+        self.faults = Faults(settings.fault_point)
         self.db = Database(self.layout.database)
         self.events = EventBus()
         self.engine = Engine(
@@ -115,8 +129,22 @@ class Node:
             self.dht,
             self.events,
             clock,
+            self.supervisor,
             profile=profile,
             max_upload_bytes=settings.max_upload_bytes,
+            faults=self.faults,
+            fetch_own_log=self._fetch_own_log,
+        )
+        if fresh:
+            self.publisher.log_files.mark_fresh()
+        self.media = MediaQueue(
+            self.db,
+            self.engine,
+            self.layout,
+            settings.fetch_budget,
+            clock,
+            self.supervisor,
+            self._peer_hints,
         )
         self.follower = Follower(
             self.layout,
@@ -131,8 +159,22 @@ class Node:
                 poll_jitter=settings.poll_jitter,
                 republish_interval=settings.republish_interval,
             ),
+            self.supervisor,
+            self.media,
+            FollowList(self.layout.follow_list),
+            limits=WalkLimits(max_posts=settings.max_posts_per_author),
+            faults=self.faults,
         )
-        self._background: set[asyncio.Task[None]] = set()
+        self.reconciler = Reconciler(
+            self.author,
+            self.layout,
+            self.db,
+            self.engine,
+            self.shelf,
+            self.publisher.pages,
+            self.media,
+            clock,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, passphrase: str | None = None) -> Node:
@@ -140,16 +182,18 @@ class Node:
         keys, created = keystore.load_or_create(HomeLayout(settings.home).key_file, passphrase)
         if created:
             log.info("created a new identity in %s", settings.home)
-        return cls(settings, keys)
+        return cls(settings, keys, fresh=created)
 
     def _dht_seeds(self) -> list[tuple[str, int]]:
         return [*self.engine.dht_nodes(), *self.settings.bootstrap_nodes]
 
+    def _peer_hints(self, author: str) -> list[tuple[str, int]]:
+        return self.engine.peer_hints(row.infohash for row in self.db.torrents.rows(author))
+
     # lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the engine and the DHT client, rebuild the index if lost, start syncing."""
-        self.layout.staging.mkdir(parents=True, exist_ok=True)
+        """Start the engine and DHT client, reconcile with the logs, then publish and sync."""
         shutil.rmtree(self.layout.staging, ignore_errors=True)
         self.layout.staging.mkdir(parents=True, exist_ok=True)
         self.engine.subscribe(self._on_engine_event)
@@ -157,63 +201,65 @@ class Node:
         await self.dht.start()
         if self.db.is_empty():
             self.rebuild_index()
+        self.publisher.merge_index()
+        await self.reconciler.run()
+        await self.publisher.prepare()
+        self.media.start()
         self.follower.start()
-        self._spawn(self._own_head_loop())
+        self.supervisor.spawn("own-head-republish", self._own_head_loop)
         log.info("node %s listening on %s", self.address, self.settings.listen)
 
     async def stop(self) -> None:
         """Flush and stop everything; safe to call once after start."""
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
-        await self.follower.close()
+        await self.supervisor.close()
+        await self.media.close()
         await self.publisher.close()
         await self.dht.close()
         await self.engine.stop()
         self.db.close()
         log.info("node stopped")
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def _own_head_loop(self) -> None:
-        """Learn the DHT's view of our head once, then keep our head alive in the DHT."""
-        try:
-            await self.publisher.recover_head_seq()
-        except (SwarmfeedError, OSError) as exc:
-            log.warning("could not look up our own head: %s", exc)
+        """Keep our head alive in the DHT (items expire after about two hours, BEP 44)."""
         while True:
-            await self.publisher.republish()
             await asyncio.sleep(self.settings.republish_interval)  # periodic timer
+            await self.publisher.republish()
+
+    async def _fetch_own_log(self, item: MutableItem) -> None:
+        """Fetch the pages of our own feed that a head found in the DHT names (lost locally)."""
+        while not await self.follower.accept_head(self.author, item):
+            pass  # each run stores a bounded number of pages; continue until whole
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         if isinstance(event, MetadataRefused):
-            self.follower.note_refused(event.infohash)
+            self.media.refused(event.infohash, event.reason)
         elif isinstance(event, TorrentFinished):
-            row = self.db.torrent(event.infohash)
+            row = self.db.torrents.get(event.infohash)
             if row is not None and row.kind == "media":
                 self.events.publish(MediaComplete(event.infohash))
 
     # the index is a view of the logs ---------------------------------------------------------
 
     def rebuild_index(self) -> None:
-        """Recreate the database from the signed logs on disk (own head and followed heads)."""
+        """Recreate the database from the signed logs on disk (own log and followed heads)."""
         own = self.publisher.own_head()
         if own is not None:
             self._index_chain(self.author, own)
+        authors = set(FollowList(self.layout.follow_list).authors())
         if self.layout.heads.is_dir():
-            for path in sorted(self.layout.heads.glob("*.bencode")):
-                author = path.stem
-                try:
-                    item = MutableItem.from_bencodable(
-                        bencoding.decode(path.read_bytes(), max_size=4096)
-                    )
-                    self.db.add_follow(author, int(self.clock()))
-                    self._index_chain(author, item)
-                except (SwarmfeedError, OSError) as exc:
-                    log.warning("could not rebuild %s from its log: %s", author[:16], exc)
+            authors |= {path.stem for path in self.layout.heads.glob("*.bencode")}
+        for author in sorted(authors):
+            self.db.follows.add(author, int(self.clock()))
+            path = self.layout.head_file(author)
+            if not path.exists():
+                continue
+            try:
+                item = MutableItem.from_bencodable(
+                    bencoding.decode(path.read_bytes(), max_size=4096)
+                )
+                self._index_chain(author, item)
+            except (SwarmfeedError, OSError) as exc:
+                log.warning("could not rebuild %s from its log: %s", author[:16], exc)
         log.info("rebuilt the index from the logs on disk")
 
     def _index_chain(self, author: str, item: MutableItem) -> None:
@@ -222,29 +268,29 @@ class Node:
         infohash: str | None = pointer.infohash.hex()
         pages: list[tuple[str, FeedPage]] = []
         while infohash is not None:
-            page = self.shelf.read_page(infohash)
-            if page is None:
+            data = self.shelf.page_bytes(infohash)
+            if data is None:
                 log.warning("page %s of %s is not on disk", infohash[:16], author[:16])
                 break
+            page = decode_page(data)
             verify_page(page, key)
             pages.append((infohash, page))
             infohash = page.prev.hex() if page.prev else None
         now = int(self.clock())
         for page_ih, page in reversed(pages):
-            self.db.add_posts(list(page.posts), now)
-            self.db.set_page(
-                PageRow(author, page.index, page_ih, page.first, len(page.posts), page.is_full)
+            added = self.db.posts.add(list(page.posts), now)
+            prev = page.prev.hex() if page.prev else None
+            self.db.feeds.set_page(
+                PageRow(
+                    author, page.index, page_ih, page.first, len(page.posts), page.is_full, prev
+                )
             )
-            self.db.add_torrent(TorrentRow(page_ih, "page", author, None), now)
+            self.db.torrents.add(TorrentRow(page_ih, "page", author, None), now)
             if page.profile is not None:
-                self.db.set_profile(author, page.profile.name, page.profile.bio)
-            for signed in page.posts:
-                if signed.post.media is not None:
-                    self.db.add_torrent(
-                        TorrentRow(signed.post.media.infohash.hex(), "media", author, signed.id),
-                        now,
-                    )
-        self.db.set_head(
+                self.db.feeds.set_profile(author, page.profile.name, page.profile.bio)
+            if author != self.author:
+                self.media.offer(author, added, now)
+        self.db.feeds.set_head(
             HeadRow(
                 author,
                 item.seq,
@@ -265,22 +311,20 @@ class Node:
 
     def post(self, post_id: str) -> StoredPost:
         """Return a stored post or raise NotFound."""
-        stored = self.db.post(post_id.lower())
+        stored = self.db.posts.get(post_id.lower())
         if stored is None:
             raise NotFound(f"no post with id {post_id}")
         return stored
 
-    def timeline(
-        self, limit: int = 50, before: tuple[int, int, str] | None = None
-    ) -> list[StoredPost]:
+    def timeline(self, limit: int = 50, before: Cursor | None = None) -> list[StoredPost]:
         """Return own and followed posts, newest first."""
-        return self.db.timeline([self.author, *self.db.followed_authors()], limit, before)
+        return self.db.posts.timeline([self.author, *self.db.follows.authors()], limit, before)
 
     def author_posts(
-        self, author: str, limit: int = 50, before: tuple[int, int, str] | None = None
+        self, author: str, limit: int = 50, before: Cursor | None = None
     ) -> list[StoredPost]:
         """Return the stored posts of ``author``, newest first."""
-        return self.db.timeline([author], limit, before)
+        return self.db.posts.timeline([author], limit, before)
 
     def follow(self, author: bytes) -> bool:
         """Follow ``author``; return False if already followed."""
@@ -289,14 +333,14 @@ class Node:
             raise InvalidInput("a node cannot follow its own author")
         return self.follower.follow(hex_key)
 
-    def unfollow(self, author: bytes) -> None:
-        """Unfollow ``author`` or raise NotFound."""
-        if not self.follower.unfollow(author.hex()):
+    async def unfollow(self, author: bytes) -> None:
+        """Unfollow ``author`` (its torrents, files and posts go) or raise NotFound."""
+        if not await self.follower.unfollow(author.hex()):
             raise NotFound(f"not following {author.hex()}")
 
     def follows(self) -> list[FollowRow]:
         """Return every followed author with its sync state."""
-        return self.db.follows()
+        return self.db.follows.rows()
 
     def torrent_status(self, infohash: str) -> TorrentStatus | None:
         """Return the engine's status of a torrent, or None if the engine does not hold it."""
@@ -304,7 +348,7 @@ class Node:
 
     def torrents(self) -> list[tuple[TorrentRow | None, TorrentStatus]]:
         """Return every torrent in the engine with what it is to swarmfeed."""
-        return [(self.db.torrent(s.infohash), s) for s in self.engine.list_status()]
+        return [(self.db.torrents.get(s.infohash), s) for s in self.engine.list_status()]
 
     def status(self) -> NodeStatus:
         """Return a snapshot of the node."""
@@ -315,19 +359,26 @@ class Node:
             session=self.engine.session_status(),
             torrents=len(torrents),
             seeding=sum(1 for t in torrents if t.is_seeding),
-            follows=len(self.db.followed_authors()),
-            posts=self.db.post_count(self.author),
+            follows=len(self.db.follows.authors()),
+            posts=self.db.posts.count(self.author),
+            publishing=self.publisher.state,
+            tasks=tuple(h for h in self.supervisor.health() if h.crashes),
         )
 
     async def media_file(self, infohash: str, path: str, timeout: float = 60.0) -> FileEntry:
         """Return the file ``path`` of media torrent ``infohash`` or raise NotFound.
 
-        A torrent still fetching its metadata (a post opened the moment it arrived) is waited
-        for, up to ``timeout`` seconds.
+        Media not fetched yet (over the automatic fetch limits, or just arrived) is fetched now
+        and waited for, up to ``timeout`` seconds for its metadata.
         """
         infohash = infohash.lower()
         if not self.engine.has(infohash):
-            raise NotFound(f"no media torrent {infohash}")
+            if not self.media.request(infohash):
+                raise NotFound(f"no media torrent {infohash}")
+            try:
+                await self.media.wait_started(infohash, timeout)
+            except TimeoutError:
+                raise NotFound(f"media torrent {infohash} could not be started yet") from None
         try:
             await self.engine.wait_metadata(infohash, timeout)
         except TimeoutError:
@@ -340,3 +391,6 @@ class Node:
     def media_path_root(self, infohash: str) -> Path:
         """Return the save path of torrent ``infohash``."""
         return self.layout.save_path(infohash)
+
+
+__all__ = ["Node", "NodeStatus", "Upload"]

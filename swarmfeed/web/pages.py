@@ -92,7 +92,7 @@ async def author_page(
     listing = timeline_out(
         node, node.author_posts(author, PAGE_SIZE, parse_cursor(before)), PAGE_SIZE
     )
-    profile = node.db.profile(author)
+    profile = node.db.feeds.profile(author)
     follow = next((follow_out(node, r) for r in node.follows() if r.author == author), None)
     address = author_address(public_key)
     return page(
@@ -199,7 +199,7 @@ async def follow_submit(
 async def unfollow_submit(node: NodeDep, key: str) -> Response:
     """Unfollow an author and go back to the list."""
     with contextlib.suppress(NotFound):  # already gone: the list shows the truth
-        node.unfollow(parse_author(key))
+        await node.unfollow(parse_author(key))
     return RedirectResponse("/following", status_code=303)
 
 
@@ -239,7 +239,7 @@ def _torrent_label(node: Node, row: TorrentRow | None, fallback: str) -> str:
     name = _author_name(node, author)
     if row.kind == "page":
         return f"feed page of {name}"
-    stored = node.db.post(row.post_id) if row.post_id else None
+    stored = node.db.posts.get(row.post_id) if row.post_id else None
     media = stored.signed.post.media if stored else None
     if media is None:
         return fallback
@@ -252,5 +252,5 @@ def _author_name(node: Node, author: str) -> str:
     """Return an author's display name, or the short form of the key."""
     if not author:
         return "unknown"
-    profile = node.db.profile(author)
+    profile = node.db.feeds.profile(author)
     return profile[0] if profile and profile[0] else render.short_key(author)

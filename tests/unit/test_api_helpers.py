@@ -35,9 +35,8 @@ def test_bad_ranges(header: str) -> None:
 
 def test_cursor() -> None:
     assert parse_cursor(None) is None
-    assert parse_cursor("1700000000") == (1700000000, -1, "")
-    assert parse_cursor("1700000000:3:abcd") == (1700000000, 3, "abcd")
-    with pytest.raises(InvalidInput):
-        parse_cursor("yesterday")
-    with pytest.raises(InvalidInput):
-        parse_cursor("1:2")
+    assert parse_cursor("1700000000") == (1700000000, -1, -1, "")
+    assert parse_cursor("1700000000:1699999999:3:abcd") == (1700000000, 1699999999, 3, "abcd")
+    for bad in ("yesterday", "1:2", "1:2:3", "9" * 20, "²", "-5", "1:-2:3:x", "9" * 4400):
+        with pytest.raises(InvalidInput):
+            parse_cursor(bad)

@@ -33,5 +33,5 @@ async def add_follow(node: NodeDep, body: FollowIn, response: Response) -> Follo
 @router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_follow(node: NodeDep, key: str) -> Response:
     """Unfollow an author and stop seeding its torrents."""
-    node.unfollow(parse_author(key))
+    await node.unfollow(parse_author(key))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

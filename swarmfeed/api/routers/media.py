@@ -53,7 +53,7 @@ async def get_media(
 ) -> Response:
     """Serve a media file; pieces not yet downloaded are fetched first (piece deadlines)."""
     entry = await node.media_file(infohash, path)
-    post = node.db.post_by_media(infohash.lower())
+    post = node.db.posts.by_media(infohash.lower())
     mime = "application/octet-stream"
     if post is not None and post.signed.post.media is not None:
         for media_file in post.signed.post.media.files:
