@@ -237,21 +237,6 @@ async def test_put_counts_refusals_and_never_sends_a_bad_item() -> None:
     assert len(taker.queries) == before
 
 
-async def test_queries_to_the_client_are_ignored() -> None:
-    """A read-only client never answers queries (answers would count against its IP's limit)."""
-    async with DhtClient("127.0.0.44", lambda: []) as dht:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.bind(("127.0.0.45", 0))
-            sock.setblocking(False)
-            loop = asyncio.get_running_loop()
-            await loop.sock_sendto(
-                sock, krpc.build_get(b"q1", b"n" * 20, b"t" * 20), dht.local_address
-            )
-            with pytest.raises(TimeoutError):
-                await asyncio.wait_for(loop.sock_recv(sock, 2048), 0.5)
-        assert (await dht.get_mutable(GOOD.public_key)).responders == 0  # no seeds
-
-
 async def test_a_poll_for_news_ends_at_the_first_verified_newer_item() -> None:
     # A node that never answers would hold the lookup for the whole query timeout (30 s here);
     # a forged "newer" item is not news. The verified seq 3 item ends the lookup at once.
@@ -288,3 +273,37 @@ async def test_a_slow_node_among_the_closest_does_not_hold_the_lookup(k: int, as
         again = await asyncio.wait_for(dht.get_mutable(GOOD.public_key), 10.0)
     assert result.item == GOOD and again.item == GOOD
     assert len(silent.queries) == asked
+
+
+async def test_queries_to_the_read_only_client_get_a_rate_limited_error() -> None:
+    """A node that put us in its routing table learns at once that we answer nothing (BEP 43)."""
+    client = client_for()
+    await client.start()
+    loop = asyncio.get_running_loop()
+    received: asyncio.Queue[bytes] = asyncio.Queue()
+
+    class Querier(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            received.put_nowait(data)
+
+    transport, _ = await loop.create_datagram_endpoint(Querier, local_addr=("127.0.0.41", 0))
+    try:
+        ping = bencoding.encode({"t": b"aa", "y": b"q", "q": b"ping", "a": {"id": b"i" * 20}})
+        transport.sendto(ping, client.local_address)
+        reply = krpc.parse_message(await asyncio.wait_for(received.get(), 5))
+        assert isinstance(reply, krpc.ErrorReply)
+        assert (reply.tid, reply.code) == (b"aa", krpc.ERROR_GENERIC)
+        # A second query within the reply interval, and one with an oversized transaction id,
+        # get nothing back: answering costs no more than one small packet per 2 s and IP.
+        transport.sendto(ping.replace(b"2:aa", b"2:bb"), client.local_address)
+        other = await loop.create_datagram_endpoint(Querier, local_addr=("127.0.0.42", 0))
+        long_tid = bencoding.encode({"t": b"x" * 40, "y": b"q", "q": b"ping", "a": {}})
+        other[0].sendto(long_tid, client.local_address)
+        other[0].sendto(ping.replace(b"2:aa", b"2:cc"), client.local_address)
+        reply = krpc.parse_message(await asyncio.wait_for(received.get(), 5))
+        assert isinstance(reply, krpc.ErrorReply) and reply.tid == b"cc"
+        assert received.empty()
+        other[0].close()
+    finally:
+        transport.close()
+        await client.close()
