@@ -60,6 +60,8 @@ class LocalNode:
     bt_port: int
     http_port: int
     extra_args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment variables of the process (e.g. SWARMFEED_FAULT_POINT in tests)."""
     http_ip: str | None = None
     process: subprocess.Popen[bytes] | None = None
     _client: httpx.Client | None = None
@@ -108,6 +110,20 @@ class LocalNode:
     def log_text(self) -> str:
         """Return what the process has logged so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_exit(self, timeout: float = 60.0) -> int:
+        """Wait until the process ends on its own; return its exit code (-9 when killed)."""
+        if self.process is None:
+            raise SwarmError(f"{self.name} is not running")
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise SwarmError(f"{self.name} did not exit within {timeout}s") from exc
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self.process = None
+        return code
 
     def stop(self, timeout: float = 30.0) -> int | None:
         """Send SIGTERM and wait for a clean exit; return the exit code."""
@@ -202,6 +218,7 @@ class LocalSwarm:
         env = dict(os.environ)
         env.pop("SWARMFEED_HOME", None)
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(node.env)
         log = node.log_path.open("ab")
         node.process = subprocess.Popen(
             self.command(node), stdout=log, stderr=subprocess.STDOUT, env=env

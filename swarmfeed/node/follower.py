@@ -109,15 +109,29 @@ class Follower:
 
     # lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start polling every followed author and the periodic head re-put."""
+    def load_follow_list(self) -> None:
+        """Make the index follow exactly the authors of the follow list (run before reconcile).
+
+        An author still in the index but not in the list was being unfollowed when the node
+        stopped: its index rows go now, its torrents in the reconciliation after this.
+        """
+        if not self.follow_list.exists:
+            self.follow_list.replace(self.db.follows.authors())
+            return
         listed = self.follow_list.authors()
         now = int(self.clock())
         for author in listed:
             self.db.follows.add(author, now)
         for author in self.db.follows.authors():
             if author not in listed:
-                self.follow_list.add(author)
+                log.warning("finishing the unfollow of %s cut short by the last stop", author[:16])
+                self.db.follows.remove(author)
+                self.db.forget_author(author)
+                self.layout.head_file(author).unlink(missing_ok=True)
+
+    def start(self) -> None:
+        """Start polling every followed author and the periodic head re-put."""
+        for author in self.db.follows.authors():
             self._start_polling(author)
         self.supervisor.spawn("republish-heads", self._republish_loop)
 
@@ -139,7 +153,7 @@ class Follower:
         await self.supervisor.cancel(_task_name(author))
         await self.media.cancel_author(author)
         for row in self.db.torrents.rows(author):
-            self.engine.remove(row.infohash, delete_files=True)
+            self.shelf.discard(row.infohash)
         self.faults.reached("unfollow:torrents-removed")
         removed = self.db.follows.remove(author)
         self.db.forget_author(author)
@@ -347,7 +361,7 @@ class Follower:
             return await asyncio.to_thread(walk.check, infohash, data, accepted)
         except InvalidInput:
             # A page that fails its checks is not kept, so it is not seeded to anyone either.
-            self.engine.remove(infohash, delete_files=True)
+            self.shelf.discard(infohash)
             self.db.torrents.remove(infohash)
             raise
 
@@ -379,7 +393,7 @@ class Follower:
             self.db.feeds.set_profile(author, page.profile.name, page.profile.bio)
         if replaced is not None and replaced.infohash != infohash:
             # A newer version of a not-yet-full page supersedes the one we seeded.
-            self.engine.remove(replaced.infohash, delete_files=True)
+            self.shelf.discard(replaced.infohash)
             self.db.torrents.remove(replaced.infohash)
         self.media.offer(author, added, now)
         self.faults.reached("sync:page-stored")

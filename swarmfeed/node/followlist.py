@@ -24,6 +24,8 @@ class FollowList:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.exists = path.exists()
+        """False for a home made by a version without the file (the index holds the list)."""
         self._authors: list[str] = self._load()
 
     def _load(self) -> list[str]:
@@ -66,6 +68,12 @@ class FollowList:
         self._save()
         return True
 
+    def replace(self, authors: list[str]) -> None:
+        """Write ``authors`` as the whole list."""
+        self._authors = list(dict.fromkeys(authors))
+        self._save()
+
     def _save(self) -> None:
         body = {"version": FORMAT_VERSION, "follows": [{"author": a} for a in self._authors]}
         atomic_write(self.path, (json.dumps(body, indent=1) + "\n").encode())
+        self.exists = True

@@ -202,6 +202,7 @@ class Node:
         if self.db.is_empty():
             self.rebuild_index()
         self.publisher.merge_index()
+        self.follower.load_follow_list()
         await self.reconciler.run()
         await self.publisher.prepare()
         self.media.start()

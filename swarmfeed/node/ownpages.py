@@ -97,6 +97,16 @@ class OwnPages:
         self.newest = NewestPage(page, infohash, rebuilt=True)
         return self.newest
 
+    def head_infohash(self) -> str | None:
+        """Return the infohash of the page our signed head on disk names."""
+        head = self.own_log.head()
+        if head is None:
+            return None
+        try:
+            return decode_head_value(head.value).infohash.hex()
+        except InvalidInput:
+            return None
+
     async def read(self, infohash: str) -> FeedPage | None:
         """Return our verified page stored for ``infohash``, or None (logged) if unusable."""
         data = self.shelf.page_bytes(infohash)
@@ -138,7 +148,7 @@ class OwnPages:
 
     def drop(self, infohash: str) -> None:
         """Stop seeding a replaced newest page (protocol.md §5: only full pages persist)."""
-        self.shelf.engine.remove(infohash, delete_files=True)
+        self.shelf.discard(infohash)
         self.db.torrents.remove(infohash)
 
     async def reseed(self, row: PageRow) -> bool:
@@ -157,7 +167,7 @@ class OwnPages:
                 created.infohash.hex()[:16],
                 row.infohash[:16],
             )
-            self.shelf.engine.remove(created.infohash.hex(), delete_files=True)
+            self.shelf.discard(created.infohash.hex())
             return False
         return True
 

@@ -177,8 +177,15 @@ class Publisher:
             )
 
     async def prepare(self) -> None:
-        """Make the own log publishable (roll forward), then keep checking the DHT's view."""
+        """Make the own log publishable (roll forward), then keep checking the DHT's view.
+
+        Our head is put at once: the node may have stopped right after signing it, and DHT
+        items expire after about two hours of absence (BEP 44).
+        """
         await self._settle()
+        head = self.own_head()
+        if head is not None and (self._put_task is None or self._put_task.done()):
+            self.schedule_put(head)
         self.supervisor.spawn("own-head-check", self._check_dht, restart=True)
 
     async def _settle(self) -> None:

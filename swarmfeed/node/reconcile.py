@@ -84,9 +84,20 @@ class Reconciler:
             if row.author == self.author or self.db.follows.contains(row.author)
         }
         referenced = set(pages) | set(media)
-        held = set(self.engine.infohashes())
+        # The page our signed head names stays until a newer head replaces it (a crash may
+        # have come between indexing its successor and signing the head naming it).
+        head_page = self.own_pages.head_infohash()
+        if head_page is not None:
+            referenced.add(head_page)
+        held = set()
+        for infohash in self.engine.infohashes():
+            if self.layout.save_path(infohash).is_dir():
+                held.add(infohash)
+            else:
+                # Its files are gone (deleted by hand): restore it like a lost torrent.
+                self.engine.remove(infohash, delete_files=False)
         for infohash in sorted(held - referenced):
-            self.engine.remove(infohash, delete_files=True)
+            self.shelf.discard(infohash)
             report.removed.append(infohash)
         for infohash in self.db.torrents.infohashes() - referenced:
             self.db.torrents.remove(infohash)

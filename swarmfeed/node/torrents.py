@@ -78,6 +78,12 @@ class TorrentShelf:
             staging, page.file_name, v1_only=True, piece_size=PAGE_PIECE_BYTES
         )
 
+    def discard(self, infohash: str) -> None:
+        """Remove torrent ``infohash`` from the engine and delete its folder under content/."""
+        self.engine.remove(infohash, delete_files=True)
+        # libtorrent deletes the torrent's files, not the save path made for it.
+        shutil.rmtree(self.layout.save_path(infohash), ignore_errors=True)
+
     def page_path(self, infohash: str) -> Path | None:
         """Return the page file of torrent ``infohash`` (by its §5 name), or None."""
         folder = self.layout.save_path(infohash)

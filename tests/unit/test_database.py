@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.budget import Priority
+from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.posts import MAX_CREATED, Post, SignedPost, sign_post
 from swarmfeed.store.database import (
     Database,
@@ -150,7 +150,7 @@ def test_a_version_1_index_is_migrated(tmp_path: Path) -> None:
 def test_an_unreadable_index_says_so(tmp_path: Path) -> None:
     path = tmp_path / "broken.db"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(DatabaseError, match="broken.db"):
+    with pytest.raises(DatabaseError, match=r"broken\.db"):
         Database(path)
 
 
