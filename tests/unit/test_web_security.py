@@ -8,7 +8,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from swarmfeed.web.security import (
+from swarmfeed.http.security import (
     CSRF_COOKIE,
     TOKEN_COOKIE,
     SecurityMiddleware,

@@ -1,0 +1,78 @@
+"""Node processes for the hostile-client suite, on loopback addresses 127.0.0.160-169.
+
+Nodes listen on .160 (open, loopback only) and .161 (``--require-token``); attacks come from
+.162-.169 so that per-client caps can be told apart from the totals. Each node runs with its
+temp folder inside the test's folder, so anything spooled outside ``<home>/staging`` shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from rawhttp import Gauge
+
+from swarmfeed.localswarm import LocalNode, LocalSwarm
+
+# Small enough to send several times over in a test, large enough for real files.
+MAX_UPLOAD = 1024 * 1024
+ATTACKERS = [f"127.0.0.{i}" for i in range(162, 170)]
+
+
+@dataclass
+class Target:
+    """A node under attack and how to watch it."""
+
+    node: LocalNode
+    tmp: Path
+
+    @property
+    def host(self) -> str:
+        return self.node.http_ip or self.node.ip
+
+    @property
+    def port(self) -> int:
+        return self.node.http_port
+
+    @property
+    def staging(self) -> Path:
+        return self.node.home / "staging"
+
+    @property
+    def gauge(self) -> Gauge:
+        assert self.node.process is not None
+        return Gauge(self.node.process.pid)
+
+    def alive(self) -> bool:
+        return self.node.client.get("/api/status").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalSwarm, Path]]:
+    root = tmp_path_factory.mktemp("hostile")
+    swarm = LocalSwarm(root, poll_interval=3600, republish_interval=3600, first_ip=160)
+    with swarm.running():
+        yield swarm, root
+
+
+def _start(swarm: LocalSwarm, root: Path, name: str, args: list[str]) -> Target:
+    tmp = root / f"{name}-tmp"
+    tmp.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(tmp))  # the node's tempfile folder, watched by the tests
+        node = swarm.add(name, extra_args=args)
+    return Target(node, tmp)
+
+
+@pytest.fixture(scope="module")
+def target(swarm: tuple[LocalSwarm, Path]) -> Target:
+    """An open node (loopback only) accepting posts of up to MAX_UPLOAD bytes."""
+    return _start(*swarm, "target", ["--max-upload", str(MAX_UPLOAD)])
+
+
+@pytest.fixture(scope="module")
+def gated(swarm: tuple[LocalSwarm, Path], target: Target) -> Target:
+    """A node whose web UI asks for its access token."""
+    return _start(*swarm, "gated", ["--require-token"])
