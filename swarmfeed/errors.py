@@ -49,7 +49,3 @@ class Busy(SwarmfeedError):
 
 class NotReady(SwarmfeedError):
     """Data the node is still fetching and did not get in time (the swarm may be slow)."""
-
-
-class BrokenIndex(SwarmfeedError):
-    """The SQLite index cannot be opened or read (it can be rebuilt from the feeds on disk)."""

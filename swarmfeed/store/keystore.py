@@ -70,8 +70,9 @@ def load_keys(path: Path, passphrase: str | None = None) -> KeyPair:
     """Read the key pair at ``path``; sealed files need the right ``passphrase``."""
     if path.is_dir():
         raise InvalidInput(
-            f"{path} is a folder, not a key file: move it away; if it holds your old "
-            f"identity.key, put that file at {path}"
+            f"{path} is a folder, not a key file: move the folder away and, if you have this "
+            f"node's identity.key, put it back at {path} (without one the node creates a new "
+            "identity)"
         )
     try:
         raw = path.read_bytes()
