@@ -24,7 +24,7 @@ log = logging.getLogger("swarmfeed.runner")
 # socket, the listening HTTP socket, torrent creation reading an upload, atomic writes of
 # resume data and heads, the event loop's own (epoll, self-pipe), with room to spare.
 RESERVED_DESCRIPTORS = 128
-# A request head (request line and headers) larger than this is refused by h11 (431/400).
+# A request head (request line and headers) larger than this is refused (400, by h11).
 MAX_REQUEST_HEAD_BYTES = 16 * 1024
 # Connections the kernel queues for the HTTP server before it accepts them: they hold no
 # descriptor of ours, and beyond this the kernel refuses new ones.
