@@ -8,45 +8,12 @@ temp folder inside the test's folder, so anything spooled outside ``<home>/stagi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from rawhttp import Gauge
+from hostilekit import MAX_UPLOAD, Target
 
-from swarmfeed.localswarm import LocalNode, LocalSwarm
-
-# Small enough to send several times over in a test, large enough for real files.
-MAX_UPLOAD = 1024 * 1024
-ATTACKERS = [f"127.0.0.{i}" for i in range(162, 170)]
-
-
-@dataclass
-class Target:
-    """A node under attack and how to watch it."""
-
-    node: LocalNode
-    tmp: Path
-
-    @property
-    def host(self) -> str:
-        return self.node.http_ip or self.node.ip
-
-    @property
-    def port(self) -> int:
-        return self.node.http_port
-
-    @property
-    def staging(self) -> Path:
-        return self.node.home / "staging"
-
-    @property
-    def gauge(self) -> Gauge:
-        assert self.node.process is not None
-        return Gauge(self.node.process.pid)
-
-    def alive(self) -> bool:
-        return self.node.client.get("/api/status").status_code == 200
+from swarmfeed.localswarm import LocalSwarm
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import ATTACKERS, MAX_UPLOAD, Target
+from hostilekit import ATTACKERS, MAX_UPLOAD, Target
 from rawhttp import closed_by_peer, connect, folder_bytes, multipart, read_answer, send_request
 
 from swarmfeed.http.limits import HttpLimits
