@@ -37,3 +37,15 @@ class TooLarge(InvalidInput):
 
 class NotFound(SwarmfeedError, LookupError):
     """A post, author, torrent or file that this node does not know."""
+
+
+class CorruptData(SwarmfeedError):
+    """Bytes from the swarm that failed their hash check (a peer sent something else)."""
+
+
+class Busy(SwarmfeedError):
+    """A bound on concurrent work is reached (too many streams or connections); retry later."""
+
+
+class NotReady(SwarmfeedError):
+    """Data the node is still fetching and did not get in time (the swarm may be slow)."""

@@ -156,7 +156,8 @@ def node(
 ) -> None:
     """Run the node: libtorrent session, DHT, follower sync, API and web UI."""
     from swarmfeed.node.node import Node
-    from swarmfeed.node.runner import configure_logging, run_node
+    from swarmfeed.server.logs import configure_logging
+    from swarmfeed.server.runner import run_node
 
     try:
         settings = Settings.load(
@@ -174,6 +175,8 @@ def node(
             built = Node.from_settings(settings, click.prompt("Passphrase", hide_input=True))
     except SwarmfeedError as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or home}: {exc.strerror}") from exc
 
     def ready(running: Node) -> None:
         host, port = settings.http_endpoint
@@ -182,7 +185,10 @@ def node(
         if running.web_token:
             url += f"?token={running.web_token}"
         err_console.print(f"[bold]swarmfeed[/] author {running.address}")
-        err_console.print(f"web UI and API: {url}  (API docs at /docs)")
+        err_console.print(f"web UI and API: {url}  (API schema at /openapi.json)")
+        if running.web_token:
+            err_console.print(f"access token (also in {running.layout.home / 'web_token'}):")
+            err_console.print(running.web_token, markup=False)
 
     asyncio.run(run_node(built, ready))
 

@@ -41,15 +41,19 @@ from swarmfeed.engine.types import (
     FileEntry,
     MetadataReceived,
     MetadataRefused,
+    PieceFailed,
     SessionStatus,
     TorrentFailed,
     TorrentFinished,
     TorrentRemoved,
     TorrentStatus,
 )
-from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
+from swarmfeed.errors import CorruptData, InvalidInput, NotFound, SwarmfeedError
 from swarmfeed.store.files import atomic_write
 
+# Listen sockets (TCP and uTP per interface), the DHT, LSD, UPnP and NAT-PMP sockets, the
+# alert socketpair and libtorrent's own wake-up pipes, generously.
+ENGINE_SOCKETS = 32
 PUBLIC_ROUTERS = (
     "router.bittorrent.com:6881,dht.transmissionbt.com:6881,"
     "router.utorrent.com:6881,dht.libtorrent.org:25401"
@@ -112,6 +116,8 @@ class Engine:
         self._finished: dict[str, list[asyncio.Future[None]]] = {}
         self._metadata: dict[str, list[asyncio.Future[None]]] = {}
         self._pieces: dict[tuple[str, int], list[asyncio.Future[None]]] = {}
+        # Pieces that failed their hash check and have not passed one since, per torrent.
+        self._corrupt: dict[str, set[int]] = {}
         # Disk-cache flushes (flush_cache -> cache_flushed_alert, answered in request order):
         # waiters by (torrent, ticket), tickets asked and answered, and the torrents whose
         # completion is being flushed or known to be in their files.
@@ -140,6 +146,7 @@ class Engine:
             lt.metadata_received_alert: self._on_metadata,
             lt.torrent_finished_alert: self._on_finished,
             lt.piece_finished_alert: self._on_piece,
+            lt.hash_failed_alert: self._on_hash_failed,
             lt.cache_flushed_alert: self._on_cache_flushed,
             lt.save_resume_data_alert: self._on_resume_saved,
             lt.save_resume_data_failed_alert: self._on_resume_failed,
@@ -487,10 +494,29 @@ class Engine:
 
     def _on_piece(self, alert: Any) -> None:
         key = self._key(alert.handle)
-        waiters = self._pieces.pop((key, int(alert.piece_index)), [])
+        piece = int(alert.piece_index)
+        self._corrupt.get(key, set()).discard(piece)
+        waiters = self._pieces.pop((key, piece), [])
         for future in waiters:
             if not future.done():
                 future.set_result(None)
+
+    def _on_hash_failed(self, alert: Any) -> None:
+        """Fail the readers waiting for a piece whose bytes did not match its hash (BEP 3/52).
+
+        libtorrent asks other peers for the piece again (and bans a peer that keeps sending
+        bad data), but the one it came from may have been the only source: a reader waiting
+        for it would wait for nothing. It learns at once and may ask again.
+        """
+        key = self._key(alert.handle)
+        piece = int(alert.piece_index)
+        self._corrupt.setdefault(key, set()).add(piece)
+        self.log.warning("piece %d of %s failed its hash check", piece, key[:16])
+        error = CorruptData(f"piece {piece} of {key} failed its hash check: a peer sent bad data")
+        for future in self._pieces.pop((key, piece), []):
+            if not future.done():
+                future.set_exception(error)
+        self._emit(PieceFailed(key, piece))
 
     def _request_flush(self, key: str, handle: Any) -> int:
         """Ask libtorrent to write the torrent's disk cache out; return the request's ticket."""
@@ -784,6 +810,7 @@ class Engine:
         self._checks.pop(key, None)
         self._finishing.pop(key, None)
         self._on_disk.discard(key)
+        self._corrupt.pop(key, None)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.resume_dir / f"{key}{RESUME_SUFFIX}")
         if self._session is not None and handle.is_valid():
@@ -847,19 +874,24 @@ class Engine:
         piece_length = info.piece_length()
         first = (base + start) // piece_length
         last = (base + end - 1) // piece_length
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[None]] = []
-        for order, piece in enumerate(range(first, last + 1)):
-            if handle.have_piece(piece):
-                continue
+        missing = [piece for piece in range(first, last + 1) if not handle.have_piece(piece)]
+        for order, piece in enumerate(missing):
             if handle.piece_priority(piece) == 0:
                 handle.piece_priority(piece, DEFAULT_PRIORITY)
             handle.set_piece_deadline(piece, 50 * order)
+        corrupt = sorted(self._corrupt.get(infohash, set()).intersection(missing))
+        if corrupt:  # asked for again above; this reader is told at once
+            raise CorruptData(
+                f"piece {corrupt[0]} of {infohash} failed its hash check: a peer sent bad data"
+            )
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+        for piece in missing:
             future: asyncio.Future[None] = loop.create_future()
             self._pieces.setdefault((infohash, piece), []).append(future)
             futures.append(future)
         # A piece may have completed between have_piece() and the registration above.
-        for piece in range(first, last + 1):
+        for piece in missing:
             if handle.have_piece(piece):
                 for future in self._pieces.pop((infohash, piece), []):
                     if not future.done():
@@ -981,6 +1013,16 @@ class Engine:
             super_seeding=bool(s.flags & lt.torrent_flags.super_seeding),
             completed_at=self._completed_at.get(self._key(handle)),
         )
+
+    def descriptors_needed(self) -> int:
+        """Return how many file descriptors the session may hold at its limits.
+
+        libtorrent keeps at most ``connections_limit`` peer sockets (half-open ones included)
+        and ``file_pool_size`` open files; its listen, uTP and DHT sockets and internal pipes
+        come on top (ENGINE_SOCKETS).
+        """
+        settings = {**lt.default_settings(), **self._settings()}
+        return int(settings["connections_limit"]) + int(settings["file_pool_size"]) + ENGINE_SOCKETS
 
     def session_status(self) -> SessionStatus:
         """Return a snapshot of the session (counters refreshed every stats interval)."""

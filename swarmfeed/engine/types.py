@@ -128,4 +128,19 @@ class TorrentFailed:
     message: str
 
 
-EngineEvent = TorrentFinished | MetadataReceived | MetadataRefused | TorrentRemoved | TorrentFailed
+@dataclass(frozen=True)
+class PieceFailed:
+    """A downloaded piece did not match its hash; libtorrent will ask for it again."""
+
+    infohash: str
+    piece: int
+
+
+EngineEvent = (
+    TorrentFinished
+    | MetadataReceived
+    | MetadataRefused
+    | TorrentRemoved
+    | TorrentFailed
+    | PieceFailed
+)

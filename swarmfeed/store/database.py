@@ -15,7 +15,7 @@ from swarmfeed.store.feeds import FeedTable, HeadRow, PageRow
 from swarmfeed.store.follows import FollowRow, FollowTable
 from swarmfeed.store.media import MediaRow, MediaState, MediaTable
 from swarmfeed.store.posts import Cursor, PostTable, StoredPost
-from swarmfeed.store.sqlite import Connection, DatabaseError
+from swarmfeed.store.sqlite import Connection, DatabaseError, rebuild_hint
 from swarmfeed.store.torrents import TorrentRow, TorrentTable
 
 __all__ = [
@@ -129,7 +129,9 @@ class Database:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            raise DatabaseError(f"the index {path} is unreadable: {exc}") from exc
+            raise DatabaseError(
+                f"the index {path} is unreadable: {exc}. {rebuild_hint(path)}"
+            ) from exc
 
     def _migrate(self) -> None:
         tables = {

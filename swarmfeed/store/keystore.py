@@ -68,10 +68,18 @@ def save_keys(
 
 def load_keys(path: Path, passphrase: str | None = None) -> KeyPair:
     """Read the key pair at ``path``; sealed files need the right ``passphrase``."""
-    try:
-        record = bencoding.dictionary(
-            bencoding.decode(path.read_bytes(), max_size=4096), "key file"
+    if path.is_dir():
+        raise InvalidInput(
+            f"{path} is a folder, not a key file: move the folder away and, if you have this "
+            f"node's identity.key, put it back at {path} (without one the node creates a new "
+            "identity)"
         )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the key file {path}: {exc.strerror}") from exc
+    try:
+        record = bencoding.dictionary(bencoding.decode(raw, max_size=4096), "key file")
     except InvalidInput as exc:
         raise InvalidInput(f"{path} is not a swarmfeed key file: {exc}") from exc
     kind = record.get(b"kind")

@@ -16,6 +16,15 @@ class DatabaseError(SwarmfeedError):
     """The index file cannot be opened or read (corrupt, not a database, unwritable)."""
 
 
+def rebuild_hint(path: Path) -> str:
+    """Return how to get a working index again: it is a view of the signed feeds on disk."""
+    return (
+        f"The index is only a view of the signed feeds in {path.parent}: stop the node, move "
+        f"it aside (mv {path} {path}.broken) and start the node again; it rebuilds the index "
+        "from the feeds on disk"
+    )
+
+
 class Connection:
     """A thread-safe SQLite connection; every write is one short transaction."""
 
@@ -30,7 +39,9 @@ class Connection:
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
-            raise DatabaseError(f"cannot open the index {path}: {exc}") from exc
+            raise DatabaseError(
+                f"cannot open the index {path}: {exc}. {rebuild_hint(path)}"
+            ) from exc
 
     def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""

@@ -1,4 +1,4 @@
-"""The web UI: server-rendered pages, static assets and the security middleware (issue 3)."""
+"""The web UI: server-rendered pages and static assets, from the node's view models."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from swarmfeed.api.schemas import status_out
+from swarmfeed.node.node import Node
+from swarmfeed.node.views import status_view
 from swarmfeed.web import render
 from swarmfeed.web.pages import router
 
@@ -38,7 +39,7 @@ def build_templates() -> Jinja2Templates:
 
 
 def install(app: FastAPI) -> None:
-    """Add the pages and their assets to ``app`` (the API is already there)."""
+    """Add the pages and their assets to ``app``."""
     app.state.templates = build_templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
@@ -47,12 +48,12 @@ def install(app: FastAPI) -> None:
 def error_page(request: Request, code: int, title: str, message: str) -> HTMLResponse:
     """Render an error as a page for browsers."""
     templates: Jinja2Templates = request.app.state.templates
-    node = request.app.state.node
+    node: Node = request.app.state.node
     return templates.TemplateResponse(
         request,
         "error.html",
         {
-            "node": status_out(node.status()),
+            "node": status_view(node.status()),
             "csrf_token": getattr(request.state, "csrf_token", ""),
             "max_upload_bytes": node.settings.max_upload_bytes,
             "title": title,
@@ -60,4 +61,5 @@ def error_page(request: Request, code: int, title: str, message: str) -> HTMLRes
             "nav": "",
         },
         status_code=code,
+        headers={"Cache-Control": "no-store"},
     )

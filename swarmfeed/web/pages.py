@@ -5,22 +5,24 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from swarmfeed.api.deps import NodeDep, UploadsDep
-from swarmfeed.api.routers import posts as posts_api
-from swarmfeed.api.schemas import (
-    follow_out,
-    parse_cursor,
-    post_out,
-    status_out,
-    timeline_out,
-)
 from swarmfeed.core.identity import author_address, parse_author
 from swarmfeed.errors import InvalidInput, NotFound
+from swarmfeed.http.deps import ComposerDep, NodeDep
+from swarmfeed.http.headers import safe_local_path
+from swarmfeed.http.uploads import receive_post
 from swarmfeed.node.node import Node
+from swarmfeed.node.views import (
+    find_follow,
+    follow_view,
+    parse_cursor,
+    post_view,
+    status_view,
+    timeline_view,
+)
 from swarmfeed.store.database import TorrentRow
 from swarmfeed.web import render
 
@@ -48,7 +50,7 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     """Render ``template`` with what every page shows (nav, node status, CSRF token)."""
-    node_status = status_out(node.status())
+    node_status = status_view(node.status())
     return templates.TemplateResponse(
         request,
         template,
@@ -68,7 +70,7 @@ async def timeline_page(
     request: Request, node: NodeDep, templates: TemplatesDep, before: str | None = None
 ) -> HTMLResponse:
     """Show own and followed posts, newest first, updating live."""
-    listing = timeline_out(node, node.timeline(PAGE_SIZE, parse_cursor(before)), PAGE_SIZE)
+    listing = timeline_view(node, node.timeline(PAGE_SIZE, parse_cursor(before)), PAGE_SIZE)
     return page(
         templates,
         request,
@@ -89,11 +91,11 @@ async def author_page(
     """Show an author: profile, address with copy button and QR code, follow button, posts."""
     public_key = parse_author(key)
     author = public_key.hex()
-    listing = timeline_out(
+    listing = timeline_view(
         node, node.author_posts(author, PAGE_SIZE, parse_cursor(before)), PAGE_SIZE
     )
     profile = node.db.feeds.profile(author)
-    follow = next((follow_out(node, r) for r in node.follows() if r.author == author), None)
+    follow = find_follow(node, author)
     address = author_address(public_key)
     return page(
         templates,
@@ -119,7 +121,7 @@ async def post_page(
     request: Request, node: NodeDep, templates: TemplatesDep, post_id: str
 ) -> HTMLResponse:
     """Show one post with its media, verification and swarm health."""
-    shown = post_out(node, node.post(post_id))
+    shown = post_view(node, node.post(post_id))
     return page(templates, request, node, "post.html", nav="", post=shown)
 
 
@@ -128,7 +130,7 @@ async def post_fragment(
     request: Request, node: NodeDep, templates: TemplatesDep, post_id: str
 ) -> HTMLResponse:
     """Return one post card, for live pages to insert when a post event arrives."""
-    shown = post_out(node, node.post(post_id))
+    shown = post_view(node, node.post(post_id))
     return page(templates, request, node, "fragment_post.html", post=shown)
 
 
@@ -141,16 +143,9 @@ async def compose_page(
 
 
 @router.post("/compose")
-async def compose_submit(
-    request: Request,
-    node: NodeDep,
-    uploads: UploadsDep,
-    text: Annotated[str, Form()] = "",
-    files: Annotated[list[UploadFile] | None, File()] = None,
-    upload_id: Annotated[str | None, Form()] = None,
-) -> Response:
+async def compose_submit(request: Request, composer: ComposerDep) -> Response:
     """Publish from the plain form (without JavaScript) and go to the new post."""
-    created = await posts_api.create_post(request, node, uploads, text, files, upload_id)
+    created = await receive_post(request, composer)
     return RedirectResponse(f"/posts/{created.id}", status_code=303)
 
 
@@ -159,7 +154,7 @@ async def following_page(
     request: Request, node: NodeDep, templates: TemplatesDep, error: str | None = None
 ) -> HTMLResponse:
     """List followed authors with their sync state, and a form to follow another."""
-    follows = [follow_out(node, row) for row in node.follows()]
+    follows = [follow_view(node, row) for row in node.follows()]
     return page(
         templates,
         request,
@@ -173,14 +168,18 @@ async def following_page(
 
 @router.post("/following")
 async def follow_submit(
-    request: Request, node: NodeDep, templates: TemplatesDep, author: Annotated[str, Form()] = ""
+    request: Request,
+    node: NodeDep,
+    templates: TemplatesDep,
+    author: Annotated[str, Form()] = "",
+    next_page: Annotated[str | None, Form(alias="next")] = None,
 ) -> Response:
-    """Follow an author given by address or hex key, then show the list again."""
+    """Follow an author given by address or hex key, then go back (``next``) or to the list."""
     try:
         key = parse_author(author)
         node.follow(key)
     except InvalidInput as exc:
-        follows = [follow_out(node, row) for row in node.follows()]
+        follows = [follow_view(node, row) for row in node.follows()]
         return page(
             templates,
             request,
@@ -192,15 +191,17 @@ async def follow_submit(
             error=str(exc),
             entered=author,
         )
-    return RedirectResponse("/following", status_code=303)
+    return RedirectResponse(safe_local_path(next_page, "/following"), status_code=303)
 
 
 @router.post("/following/{key}/delete")
-async def unfollow_submit(node: NodeDep, key: str) -> Response:
-    """Unfollow an author and go back to the list."""
+async def unfollow_submit(
+    node: NodeDep, key: str, next_page: Annotated[str | None, Form(alias="next")] = None
+) -> Response:
+    """Unfollow an author, then go back (``next``, e.g. the author's page) or to the list."""
     with contextlib.suppress(NotFound):  # already gone: the list shows the truth
         await node.unfollow(parse_author(key))
-    return RedirectResponse("/following", status_code=303)
+    return RedirectResponse(safe_local_path(next_page, "/following"), status_code=303)
 
 
 @router.get("/swarm", response_class=HTMLResponse)

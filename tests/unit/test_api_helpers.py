@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from swarmfeed.api.routers.media import parse_range
-from swarmfeed.api.schemas import parse_cursor
 from swarmfeed.errors import InvalidInput
+from swarmfeed.http.headers import parse_range
+from swarmfeed.node.views import parse_cursor
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from swarmfeed.cli.main import main
@@ -58,3 +61,40 @@ def test_unfollow_rejects_bad_addresses(tmp_path: Path) -> None:
         main, ["unfollow", "--home", str(tmp_path), "--api", "http://127.0.0.1:9", "not-a-key"]
     )
     assert result.exit_code != 0
+
+
+@pytest.fixture
+def root_logger() -> Iterator[None]:
+    """Give back the root logger's handlers that ``swarmfeed node`` replaces with its own."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def node_args(home: Path) -> list[str]:
+    # Never reached when the refusal works: the node stops before binding anything.
+    return ["node", "--home", str(home), "--listen", "127.0.0.158:0", "--http", "127.0.0.158:0"]
+
+
+@pytest.mark.usefixtures("root_logger")
+def test_node_with_a_broken_index_says_how_to_rebuild_it(tmp_path: Path) -> None:
+    (tmp_path / "swarmfeed.db").write_bytes(b"not a database, a photo of one" * 200)
+    result = CliRunner().invoke(main, node_args(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert "swarmfeed.db" in result.output and "rebuilds the index" in result.output
+
+
+@pytest.mark.usefixtures("root_logger")
+def test_node_with_a_folder_where_the_key_belongs_says_so(tmp_path: Path) -> None:
+    (tmp_path / "identity.key").mkdir()
+    result = CliRunner().invoke(main, node_args(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "identity.key is a folder" in result.output

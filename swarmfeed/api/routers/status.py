@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from swarmfeed.api.deps import NodeDep
-from swarmfeed.api.schemas import StatusOut, status_out
+from swarmfeed.http.deps import NodeDep
+from swarmfeed.node.views import StatusView, status_view
 
 router = APIRouter(prefix="/api", tags=["status"])
 
 
 @router.get("/status")
-async def get_status(node: NodeDep) -> StatusOut:
+async def get_status(node: NodeDep) -> StatusView:
     """Return the author address, DHT node count, torrents, peers and bytes up/down."""
-    return status_out(node.status())
+    return status_view(node.status())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from swarmfeed.api.deps import NodeDep
+from swarmfeed.http.deps import NodeDep
 
 router = APIRouter(prefix="/api", tags=["torrents"])
 

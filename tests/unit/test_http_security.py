@@ -8,7 +8,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from swarmfeed.web.security import (
+from swarmfeed.http.security import (
     CSRF_COOKIE,
     TOKEN_COOKIE,
     SecurityMiddleware,
@@ -109,3 +109,60 @@ def test_local_host_names() -> None:
         assert host_is_local_name(host), host
     for host in ("example.org", "evil.example:8080", "127.0.0.1.nip.io"):
         assert not host_is_local_name(host), host
+
+
+def test_browsers_without_the_token_get_a_login_page_api_clients_json() -> None:
+    client = make_client(gated=True)
+    page = client.get("/?before=5", headers={"accept": "text/html"})
+    assert page.status_code == 401
+    assert page.headers["content-type"].startswith("text/html")
+    assert "web_token" in page.text and 'action="/login"' in page.text
+    assert 'name="next" value="/?before=5"' in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    api = client.get("/api/thing", headers={"accept": "text/html"})
+    assert api.status_code == 401 and api.json() == {"detail": "an access token is required"}
+
+
+def test_the_login_form_sets_the_cookie_and_returns_to_a_local_page() -> None:
+    client = make_client(gated=True)
+    wrong = client.post("/login", data={"token": "nope", "next": "/"})
+    assert wrong.status_code == 401 and "not this node" in wrong.text
+    assert TOKEN_COOKIE not in client.cookies
+    for given, location in [
+        ("/?before=5", "/?before=5"),
+        ("//evil.com", "/evil.com"),
+        ("/\t/evil.com", "/%09/evil.com"),
+        ("https://evil.com/", "/"),
+    ]:
+        client.cookies.clear()
+        login = client.post("/login", data={"token": TOKEN, "next": given})
+        assert login.status_code == 303, given
+        assert login.headers["location"] == location
+        assert login.cookies[TOKEN_COOKIE] == TOKEN
+    assert client.get("/").status_code == 200
+
+
+def test_a_login_from_another_site_is_refused() -> None:
+    client = make_client(gated=True)
+    refused = client.post(
+        "/login", data={"token": TOKEN}, headers={"origin": "http://evil.example"}
+    )
+    assert refused.status_code == 403
+
+
+def test_the_token_in_a_url_redirects_only_within_this_node() -> None:
+    client = make_client(gated=True)
+    for path, location in [
+        ("/%09/evil.com", "/%09/evil.com"),
+        ("/%5C%5Cevil.com", "/evil.com"),
+        ("/%C3%BC", "/%C3%BC"),  # a non-Latin-1 path, sent percent-encoded
+    ]:
+        client.cookies.clear()
+        login = client.get(f"{path}?token={TOKEN}")
+        assert login.status_code == 303, path
+        assert login.headers["location"] == location
+
+
+def test_a_malformed_origin_is_cross_site_not_a_crash() -> None:
+    client = make_client(gated=False)
+    assert client.post("/api/thing", headers={"origin": "http://[::1"}).status_code == 403

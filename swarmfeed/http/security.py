@@ -2,12 +2,14 @@
 
 When ``settings.needs_token`` is true (the HTTP server is bound beyond loopback, or
 ``--require-token``), every request but static assets must carry the node's access token:
-``Authorization: Bearer <token>`` (the CLI) or the cookie set by visiting ``/?token=<token>``.
-State-changing requests authenticated by cookie must also carry the CSRF token (double submit:
-the ``swarmfeed_csrf`` cookie and the same value in ``X-CSRF-Token``, the form field
-``csrf_token``, or for multipart forms the ``csrf_token`` query parameter). Whatever the mode,
-a state-changing request sent by another site's page is refused, and on a loopback-only node
-requests must name the host by IP or ``localhost`` (so a DNS-rebinding page cannot reach it).
+``Authorization: Bearer <token>`` (the CLI) or the cookie set by the login page (``POST
+/login``) or by visiting ``/?token=<token>``. A browser asking for a page without it gets the
+login page, API clients a JSON 401. State-changing requests authenticated by cookie must also
+carry the CSRF token (double submit: the ``swarmfeed_csrf`` cookie and the same value in
+``X-CSRF-Token``, the form field ``csrf_token``, or for multipart forms the ``csrf_token``
+query parameter). Whatever the mode, a state-changing request sent by another site's page is
+refused, and on a loopback-only node requests must name the host by IP or ``localhost`` (so a
+DNS-rebinding page cannot reach it).
 """
 
 from __future__ import annotations
@@ -16,23 +18,20 @@ import hmac
 import ipaddress
 import json
 import secrets
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable, Sequence
 from http.cookies import SimpleCookie
-from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from markupsafe import escape
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from swarmfeed.http.headers import safe_local_path
+from swarmfeed.http.limits import ASGIApp, Message, Receive, Scope, Send, read_body
 
 TOKEN_COOKIE = "swarmfeed_token"  # noqa: S105 - a cookie name, not a secret
 CSRF_COOKIE = "swarmfeed_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+LOGIN_PATH = "/login"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_FORM_BYTES = 64 * 1024
 
@@ -46,8 +45,6 @@ PAGE_CSP = (
 MEDIA_CSP = (
     "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'"
 )
-# FastAPI's /docs and /redoc load Swagger UI / ReDoc from a CDN with inline script.
-DOCS_PATHS = ("/docs", "/redoc")
 
 
 def constant_time_equal(given: str | None, expected: str | None) -> bool:
@@ -88,6 +85,11 @@ def _cookie(name: str, value: str, *, http_only: bool = True) -> str:
     return f"{name}={value}; Path=/; SameSite=Strict{flags}"
 
 
+def _origin_host(origin: str) -> str:
+    scheme, sep, rest = origin.partition("://")
+    return rest.split("/", 1)[0].lower() if sep and scheme else ""
+
+
 class _Request:
     """The parts of an ASGI HTTP scope the gate looks at."""
 
@@ -113,6 +115,11 @@ class _Request:
             return True
         return "text/html" not in self.headers.get("accept", "")
 
+    @property
+    def target(self) -> str:
+        """Return the path and query this request asked for (to return to after login)."""
+        return self.path + (f"?{self.query}" if self.query else "")
+
     def bearer(self) -> str | None:
         """Return the Bearer token of the ``Authorization`` header, if any."""
         scheme, _, value = self.headers.get("authorization", "").partition(" ")
@@ -127,11 +134,11 @@ class _Request:
             return True
         if origin == "null":
             return False
-        return urlsplit(origin).netloc.lower() == self.headers.get("host", "").lower()
+        return _origin_host(origin) == self.headers.get("host", "").lower()
 
 
 class SecurityMiddleware:
-    """ASGI middleware: token gate, CSRF double submit, Origin and Host checks, headers."""
+    """ASGI middleware: token gate with a login page, CSRF double submit, Origin/Host checks."""
 
     def __init__(
         self,
@@ -166,7 +173,7 @@ class SecurityMiddleware:
 
         csrf_cookie = request.cookies.get(CSRF_COOKIE)
         new_csrf = None if csrf_cookie else secrets.token_urlsafe(24)
-        csrf = csrf_cookie or new_csrf
+        csrf = csrf_cookie or new_csrf or ""
         state = scope.setdefault("state", {})
         state["csrf_token"] = csrf
 
@@ -177,15 +184,24 @@ class SecurityMiddleware:
                 auth = "bearer"
             elif constant_time_equal(request.cookies.get(TOKEN_COOKIE), token):
                 auth = "cookie"
+            elif request.path == LOGIN_PATH and request.method == "POST":
+                await self._login(request, receive, send, token, csrf)
+                return
             elif request.method in SAFE_METHODS and "token" in parse_qs(request.query):
                 given = parse_qs(request.query)["token"][0]
                 if constant_time_equal(given, token):
-                    await _login_redirect(send, request, given, csrf or "")
+                    rest = [
+                        (k, v)
+                        for k, v in parse_qsl(request.query, keep_blank_values=True)
+                        if k != "token"
+                    ]
+                    target = request.path + (f"?{urlencode(rest)}" if rest else "")
+                    await _login_redirect(send, request, target, given, csrf)
                     return
                 await _refuse(send, request, 401, "the access token is wrong")
                 return
             else:
-                await _refuse(send, request, 401, "an access token is required")
+                await _refuse(send, request, 401, "an access token is required", csrf=new_csrf)
                 return
         state["auth"] = auth
 
@@ -198,11 +214,11 @@ class SecurityMiddleware:
                 if sent is None and request.headers.get("content-type", "").startswith(
                     "application/x-www-form-urlencoded"
                 ):
-                    body, receive = await _buffer_body(receive)
+                    body, receive = await read_body(receive, MAX_FORM_BYTES)
                     if body is None:
                         await _refuse(send, request, 413, "form too large")
                         return
-                    fields = dict(parse_qsl(body.decode("utf-8", "replace")))
+                    fields = dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=64))
                     sent = fields.get(CSRF_FIELD)
                 if sent is None:  # multipart forms without JavaScript carry it in the URL
                     sent = parse_qs(request.query).get(CSRF_FIELD, [None])[0]
@@ -212,6 +228,28 @@ class SecurityMiddleware:
 
         await self.app(scope, receive, _with_headers(send, request, new_csrf))
 
+    async def _login(
+        self, request: _Request, receive: Receive, send: Send, token: str | None, csrf: str
+    ) -> None:
+        """Check the token pasted into the login page and set the cookies it earns."""
+        if not request.same_origin():
+            await _refuse(send, request, 403, "cross-site request refused")
+            return
+        body, _ = await read_body(receive, MAX_FORM_BYTES)
+        if body is None:
+            await _refuse(send, request, 413, "form too large")
+            return
+        try:
+            fields = dict(parse_qsl(body.decode("utf-8"), max_num_fields=8))
+        except (UnicodeDecodeError, ValueError):
+            fields = {}
+        target = fields.get("next", "/")
+        given = fields.get("token", "").strip()
+        if not constant_time_equal(given, token):
+            await _send_page(send, request, 401, _login_page(target, wrong=bool(given)), csrf=None)
+            return
+        await _login_redirect(send, request, target, given, csrf)
+
 
 def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
     headers = [
@@ -220,7 +258,7 @@ def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
     ]
     if path.startswith("/api/media/"):
         headers.append((b"content-security-policy", MEDIA_CSP.encode()))
-    elif not path.startswith(DOCS_PATHS):
+    else:
         headers.append((b"content-security-policy", PAGE_CSP.encode()))
         headers.append((b"x-frame-options", b"DENY"))
     return headers
@@ -244,80 +282,98 @@ def _with_headers(send: Send, request: _Request, new_csrf: str | None) -> Send:
     return wrapped
 
 
-async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:
-    """Read a small request body and return it with a ``receive`` that replays it."""
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            return None, receive
-        chunks.append(chunk)
-        more = bool(message.get("more_body", False))
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
-
-
-async def _refuse(send: Send, request: _Request, code: int, reason: str) -> None:
-    """Answer with a JSON error for API clients or a small HTML page for browsers."""
+async def _refuse(
+    send: Send, request: _Request, code: int, reason: str, *, csrf: str | None = None
+) -> None:
+    """Answer with a JSON error for API clients, the login page or a small page for browsers."""
     if request.wants_json:
         body = json.dumps({"detail": reason}).encode()
-        content_type = b"application/json"
+        headers = [(b"content-type", b"application/json")]
+        if code == 401:
+            headers.append((b"www-authenticate", b'Bearer realm="swarmfeed"'))
+        await _send(send, request, code, body, headers)
+        return
+    if code == 401:
+        page = _login_page(request.target, wrong=reason == "the access token is wrong")
     else:
-        body = _refusal_page(code, reason).encode()
-        content_type = b"text/html; charset=utf-8"
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+        page = _refusal_page(reason)
+    await _send_page(send, request, code, page, csrf=csrf)
+
+
+async def _send_page(
+    send: Send, request: _Request, code: int, page: str, *, csrf: str | None
+) -> None:
+    headers = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store")]
     if code == 401:
         headers.append((b"www-authenticate", b'Bearer realm="swarmfeed"'))
-    headers += _security_headers(request.path)
-    await send({"type": "http.response.start", "status": code, "headers": headers})
+    if csrf:
+        headers.append((b"set-cookie", _cookie(CSRF_COOKIE, csrf).encode()))
+    await _send(send, request, code, page.encode(), headers)
+
+
+async def _send(
+    send: Send,
+    request: _Request,
+    code: int,
+    body: bytes,
+    headers: Sequence[tuple[bytes, bytes]],
+) -> None:
+    start = [*headers, (b"content-length", str(len(body)).encode())]
+    start += _security_headers(request.path)
+    await send({"type": "http.response.start", "status": code, "headers": start})
     await send({"type": "http.response.body", "body": body})
 
 
-def _refusal_page(code: int, reason: str) -> str:
-    if code == 401:
-        title = "Access token required"
-        hint = (
-            "This swarmfeed node is reachable from the network, so it asks for its access "
-            "token. Open the address the node printed when it started (it ends in "
-            "<code>?token=…</code>), or read the token from <code>&lt;home&gt;/web_token</code> "
-            "on the node's machine."
-        )
-    else:
-        title = "Request refused"
-        hint = "Reload the page and try again."
+def _shell(title: str, content: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title} · swarmfeed</title>"
         '<link rel="stylesheet" href="/static/app.css"></head>'
-        '<body><main class="page narrow"><section class="card notice">'
-        f"<h1>{title}</h1><p>{escape(reason[:1].upper() + reason[1:])}.</p><p>{hint}</p>"
-        "</section></main></body></html>"
+        f'<body><main class="page narrow" id="main">{content}</main></body></html>'
     )
 
 
-async def _login_redirect(send: Send, request: _Request, token: str, csrf: str) -> None:
-    """Set the token cookie and redirect to the same URL without ``?token=``."""
-    rest = [(k, v) for k, v in parse_qsl(request.query, keep_blank_values=True) if k != "token"]
-    path = "/" + request.path.lstrip("/\\")  # never a protocol-relative //host redirect
-    location = path + (f"?{urlencode(rest)}" if rest else "")
+def _refusal_page(reason: str) -> str:
+    return _shell(
+        "Request refused",
+        '<section class="card notice"><h1>Request refused</h1>'
+        f"<p>{escape(reason[:1].upper() + reason[1:])}.</p>"
+        "<p>Reload the page and try again.</p></section>",
+    )
+
+
+def _login_page(target: str, *, wrong: bool) -> str:
+    """Return the page that asks a browser for the node's access token."""
+    problem = (
+        '<p class="error" role="alert">That is not this node\'s access token.</p>' if wrong else ""
+    )
+    return _shell(
+        "Access token required",
+        '<section class="card notice login"><h1>Access token required</h1>'
+        "<p>This swarmfeed node is reachable from the network, so it asks for its access "
+        "token before it shows anything.</p>"
+        "<p>The token is in the file <code>web_token</code> in the node's home folder "
+        "(<code>~/.swarmfeed/web_token</code> unless <code>--home</code> says otherwise), and "
+        "the node printed it when it started, in the address that ends in "
+        "<code>?token=…</code>.</p>"
+        f"{problem}"
+        f'<form method="post" action="{LOGIN_PATH}" class="login-form">'
+        '<label for="token">Access token</label>'
+        '<input id="token" name="token" type="password" class="mono" required '
+        'autocomplete="current-password" autofocus>'
+        f'<input type="hidden" name="next" value="{escape(safe_local_path(target))}">'
+        '<button type="submit">Open</button></form></section>',
+    )
+
+
+async def _login_redirect(
+    send: Send, request: _Request, target: str, token: str, csrf: str
+) -> None:
+    """Set the token cookie and redirect to ``target`` (a path on this node, made safe)."""
+    location = safe_local_path(target)
     headers = [
-        (b"location", location.encode("latin-1")),
+        (b"location", location.encode("ascii")),
         (b"content-length", b"0"),
         (b"cache-control", b"no-store"),
         (b"set-cookie", _cookie(TOKEN_COOKIE, token).encode()),

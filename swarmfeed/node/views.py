@@ -1,0 +1,241 @@
+"""What the node shows: the facts both the JSON API and the web pages present, and cursors.
+
+The API returns these models as JSON and the pages render the same objects, so a browser and
+an API client always see the same facts. Field names are part of the HTTP contract
+(protocol.md §10) and of the page templates.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from pydantic import BaseModel
+
+from swarmfeed.core.identity import author_address
+from swarmfeed.core.magnet import torrent_magnet
+from swarmfeed.core.posts import verify_post
+from swarmfeed.errors import InvalidInput
+from swarmfeed.node.node import Node, NodeStatus
+from swarmfeed.store.database import Cursor, FollowRow, StoredPost
+
+# SQLite integers are signed 64-bit; a cursor outside that range can name no stored post.
+_INT64 = 2**63
+_CURSOR = re.compile(r"([0-9]{1,19})(?::([0-9]{1,19}):([0-9]{1,19}):([0-9a-f]{0,64}))?", re.ASCII)
+MAX_CURSOR_CHARS = 120
+
+
+class MediaFileView(BaseModel):
+    """One file of a media bundle."""
+
+    path: str
+    size: int
+    mime: str
+    url: str
+
+
+class MediaView(BaseModel):
+    """A post's media bundle and how far this node has it."""
+
+    infohash: str
+    infohash_v2: str
+    name: str
+    magnet: str
+    total_size: int
+    files: list[MediaFileView]
+    state: str
+    progress: float
+    seeding: bool
+    peers: int
+    seeds: int
+    upload_rate: int
+    download_rate: int
+    total_upload: int
+    distributed_copies: float
+
+
+class PostView(BaseModel):
+    """A post, its verification result and its media."""
+
+    id: str
+    author: str
+    address: str
+    author_name: str | None
+    seq: int
+    created: int
+    received: int
+    kind: str
+    text: str
+    verified: bool
+    verification: str
+    media: MediaView | None
+
+
+class TimelineView(BaseModel):
+    """A page of posts, newest first, with the cursor for the next page."""
+
+    posts: list[PostView]
+    next_before: str | None
+
+
+class FollowView(BaseModel):
+    """A followed author and how its sync stands."""
+
+    author: str
+    address: str
+    name: str | None
+    state: str
+    last_error: str | None
+    last_checked: int | None
+    last_synced: int | None
+    last_seen_seq: int | None
+    posts: int
+
+
+class StatusView(BaseModel):
+    """What the node is doing."""
+
+    author: str
+    address: str
+    dht_nodes: int
+    torrents: int
+    seeding: int
+    peers: int
+    upload_rate: int
+    download_rate: int
+    bytes_up: int
+    bytes_down: int
+    follows: int
+    posts: int
+    listen_port: int
+
+
+def status_view(status: NodeStatus) -> StatusView:
+    """Describe a node status snapshot."""
+    session = status.session
+    return StatusView(
+        author=status.author,
+        address=status.address,
+        dht_nodes=session.dht_nodes,
+        torrents=status.torrents,
+        seeding=status.seeding,
+        peers=session.num_peers,
+        upload_rate=session.upload_rate,
+        download_rate=session.download_rate,
+        bytes_up=session.total_upload,
+        bytes_down=session.total_download,
+        follows=status.follows,
+        posts=status.posts,
+        listen_port=session.listen_port,
+    )
+
+
+def post_view(node: Node, stored: StoredPost) -> PostView:
+    """Describe a stored post, re-verifying its signature and adding media progress."""
+    signed = stored.signed
+    post = signed.post
+    try:
+        verify_post(signed, post.author)
+        verified, verification = True, "signature valid for the author key"
+    except InvalidInput as exc:
+        verified, verification = False, f"signature invalid: {exc}"
+    profile = node.db.feeds.profile(post.author.hex())
+    return PostView(
+        id=signed.id,
+        author=post.author.hex(),
+        address=author_address(post.author),
+        author_name=profile[0] if profile and profile[0] else None,
+        seq=post.seq,
+        created=post.created,
+        received=stored.received,
+        kind=post.kind,
+        text=post.text,
+        verified=verified,
+        verification=verification,
+        media=media_view(node, stored),
+    )
+
+
+def media_view(node: Node, stored: StoredPost) -> MediaView | None:
+    """Describe a post's media bundle with this node's progress on it."""
+    media = stored.signed.post.media
+    if media is None:
+        return None
+    infohash = media.infohash.hex()
+    status = node.torrent_status(infohash)
+    return MediaView(
+        infohash=infohash,
+        infohash_v2=media.infohash_v2.hex(),
+        name=media.name,
+        magnet=torrent_magnet(media.infohash, media.infohash_v2, media.name),
+        total_size=media.total_size,
+        files=[
+            MediaFileView(
+                path=f.path,
+                size=f.size,
+                mime=f.mime,
+                url=f"/api/media/{infohash}/{quote(f.path)}",
+            )
+            for f in media.files
+        ],
+        state=status.state if status else "not held",
+        progress=status.progress if status else 0.0,
+        seeding=status.is_seeding if status else False,
+        peers=status.num_peers if status else 0,
+        seeds=status.num_seeds if status else 0,
+        upload_rate=status.upload_rate if status else 0,
+        download_rate=status.download_rate if status else 0,
+        total_upload=status.all_time_upload if status else 0,
+        distributed_copies=status.distributed_copies if status else 0.0,
+    )
+
+
+def follow_view(node: Node, row: FollowRow) -> FollowView:
+    """Describe a followed author."""
+    profile = node.db.feeds.profile(row.author)
+    return FollowView(
+        author=row.author,
+        address=author_address(bytes.fromhex(row.author)),
+        name=profile[0] if profile and profile[0] else None,
+        state=row.state,
+        last_error=row.last_error,
+        last_checked=row.last_checked,
+        last_synced=row.last_synced,
+        last_seen_seq=row.head_seq,
+        posts=row.post_count,
+    )
+
+
+def find_follow(node: Node, author: str) -> FollowView | None:
+    """Describe the follow of ``author`` (hex key), or None when it is not followed."""
+    return next((follow_view(node, row) for row in node.follows() if row.author == author), None)
+
+
+def timeline_view(node: Node, posts: list[StoredPost], limit: int) -> TimelineView:
+    """Describe a page of posts and compute the cursor of the next page."""
+    cursor = None
+    if len(posts) == limit and posts:
+        cursor = ":".join(str(part) for part in posts[-1].cursor)
+    return TimelineView(posts=[post_view(node, p) for p in posts], next_before=cursor)
+
+
+def parse_cursor(before: str | None) -> Cursor | None:
+    """Parse a ``time:created:seq:id`` cursor (or a bare Unix time) from ``?before=``.
+
+    Only ASCII digits count (``int`` would also take "²" or "٣"), and every number must fit
+    the index's signed 64-bit integers, so a hostile cursor is a 400, never a crash.
+    """
+    if not before:
+        return None
+    match = _CURSOR.fullmatch(before) if len(before) <= MAX_CURSOR_CHARS else None
+    if match is None:
+        raise InvalidInput("before must be a cursor from next_before or a Unix time")
+    time_text, created_text, seq_text, post_id = match.groups()
+    numbers = [int(time_text)]
+    if created_text is not None:
+        numbers += [int(created_text), int(seq_text)]
+    if any(number >= _INT64 for number in numbers):
+        raise InvalidInput("before is out of range")
+    if created_text is None:
+        return numbers[0], -1, -1, ""
+    return numbers[0], numbers[1], numbers[2], post_id or ""
