@@ -20,8 +20,7 @@ from swarmfeed.api.schemas import (
 )
 from swarmfeed.core.identity import author_address, parse_author
 from swarmfeed.errors import InvalidInput, NotFound
-from swarmfeed.node.node import Node
-from swarmfeed.store.database import TorrentRow
+from swarmfeed.node.labels import torrent_label
 from swarmfeed.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -209,7 +208,7 @@ async def swarm_page(request: Request, node: NodeDep, templates: TemplatesDep) -
     torrents = [
         {
             "infohash": status.infohash,
-            "name": _torrent_label(node, row, status.name),
+            "name": torrent_label(node.db, row, status.name),
             "kind": row.kind if row else "unknown",
             "post_id": row.post_id if row else None,
             "author": row.author if row else None,
@@ -229,28 +228,3 @@ async def swarm_page(request: Request, node: NodeDep, templates: TemplatesDep) -
         )
     ]
     return page(templates, request, node, "swarm.html", nav="swarm", torrents=torrents)
-
-
-def _torrent_label(node: Node, row: TorrentRow | None, fallback: str) -> str:
-    """Return what a person calls a torrent: the post's file names, or whose feed page it is."""
-    if row is None:
-        return fallback
-    author = row.author or ""
-    name = _author_name(node, author)
-    if row.kind == "page":
-        return f"feed page of {name}"
-    stored = node.db.posts.get(row.post_id) if row.post_id else None
-    media = stored.signed.post.media if stored else None
-    if media is None:
-        return fallback
-    files = ", ".join(f.path for f in media.files[:3])
-    more = f" +{len(media.files) - 3}" if len(media.files) > 3 else ""
-    return f"{files}{more} — {name}"
-
-
-def _author_name(node: Node, author: str) -> str:
-    """Return an author's display name, or the short form of the key."""
-    if not author:
-        return "unknown"
-    profile = node.db.feeds.profile(author)
-    return profile[0] if profile and profile[0] else render.short_key(author)
