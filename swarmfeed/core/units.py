@@ -41,3 +41,8 @@ def plural(count: float, singular: str, plural_form: str | None = None) -> str:
 def counted(count: int, singular: str, plural_form: str | None = None) -> str:
     """Return ``count`` with its noun: ``1 peer``, ``3 peers``, ``0 copies``."""
     return f"{count} {plural(count, singular, plural_form)}"
+
+
+def format_state(state: str) -> str:
+    """Return a torrent state as words: ``downloading_metadata`` -> ``downloading metadata``."""
+    return state.replace("_", " ")

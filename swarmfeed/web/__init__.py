@@ -31,6 +31,7 @@ def build_templates() -> Jinja2Templates:
     filters["bytes"] = units.format_size
     filters["rate"] = units.format_rate
     filters["plural"] = units.plural
+    filters["state"] = units.format_state
     filters["time_ago"] = render.time_ago
     filters["iso_time"] = render.iso_time
     filters["short_key"] = short_key

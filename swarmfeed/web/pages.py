@@ -20,7 +20,7 @@ from swarmfeed.api.schemas import (
 )
 from swarmfeed.core.identity import author_address, parse_author
 from swarmfeed.errors import InvalidInput, NotFound
-from swarmfeed.node.labels import torrent_label
+from swarmfeed.node.labels import torrent_label, torrent_post_id
 from swarmfeed.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -210,7 +210,7 @@ async def swarm_page(request: Request, node: NodeDep, templates: TemplatesDep) -
             "infohash": status.infohash,
             "name": torrent_label(node.db, row, status.name),
             "kind": row.kind if row else "unknown",
-            "post_id": row.post_id if row else None,
+            "post_id": torrent_post_id(node.db, row),
             "author": row.author if row else None,
             "state": status.state,
             "progress": status.progress,

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from swarmfeed.core.units import IDLE, IDLE_RATE, counted, format_rate, format_size, plural
+from swarmfeed.core.units import (
+    IDLE,
+    IDLE_RATE,
+    counted,
+    format_rate,
+    format_size,
+    format_state,
+    plural,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +70,8 @@ def test_plurals() -> None:
     assert counted(12, "post") == "12 posts"
     assert counted(0, "DHT node") == "0 DHT nodes"
     assert counted(1, "author") == "1 author"
+
+
+def test_states_are_words() -> None:
+    assert format_state("downloading_metadata") == "downloading metadata"
+    assert format_state("seeding") == "seeding"

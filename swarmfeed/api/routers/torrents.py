@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from swarmfeed.api.deps import NodeDep
-from swarmfeed.node.labels import torrent_label
+from swarmfeed.node.labels import torrent_label, torrent_post_id
 
 router = APIRouter(prefix="/api", tags=["torrents"])
 
@@ -48,7 +48,7 @@ async def list_torrents(node: NodeDep) -> list[TorrentOut]:
             label=torrent_label(node.db, row, status.name),
             kind=row.kind if row else "unknown",
             author=row.author if row else None,
-            post_id=row.post_id if row else None,
+            post_id=torrent_post_id(node.db, row),
             state=status.state,
             progress=status.progress,
             total_wanted=status.total_wanted,

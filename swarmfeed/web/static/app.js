@@ -45,7 +45,8 @@
     // libtorrent reports -1 while we are a seed: then count the seeds we see and ourselves.
     return distributed >= 0 ? distributed.toFixed(1) : `≥${seeds + 1}`;
   }
-  window.swarmfeedUnits = { humanBytes, humanRate };
+  const humanState = (state) => String(state).replaceAll("_", " ");
+  window.swarmfeedUnits = { humanBytes, humanRate, humanState };
 
   async function getJSON(url) {
     const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
@@ -128,7 +129,7 @@
         if (!m) continue;
         const bar = health.querySelector("progress");
         if (bar) bar.value = m.progress;
-        setText(health, "state", m.seeding ? m.state : `${m.state} ${Math.round(m.progress * 100)}%`);
+        setText(health, "state", m.seeding ? humanState(m.state) : `${humanState(m.state)} ${Math.round(m.progress * 100)}%`);
         setText(health, "peers", m.peers);
         setText(health, "seeds", m.seeds);
         setText(health, "copies", copies(m.distributed_copies, m.seeds));
@@ -166,7 +167,7 @@
         const row = table.querySelector(`tr[data-infohash="${CSS.escape(t.infohash)}"]`);
         if (!row) continue;
         const cell = (k) => row.querySelector(`[data-t="${k}"]`);
-        cell("state").textContent = t.progress < 1 ? `${t.state} ${Math.round(t.progress * 100)}%` : t.state;
+        cell("state").textContent = t.progress < 1 ? `${humanState(t.state)} ${Math.round(t.progress * 100)}%` : humanState(t.state);
         cell("peers").textContent = t.peers;
         cell("seeds").textContent = t.seeds;
         cell("download_rate").textContent = humanRate(t.download_rate);
