@@ -13,19 +13,19 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from swarmfeed.cli.client import ApiClient, ApiError
 from swarmfeed.core.identity import author_address
 from swarmfeed.core.policy import SeedPolicy
+from swarmfeed.core.units import counted, format_rate, format_size, format_state
 from swarmfeed.errors import SwarmfeedError
 from swarmfeed.node.config import DEFAULT_HOME, Settings
 from swarmfeed.node.layout import HomeLayout
@@ -85,11 +85,31 @@ def init(home: Path, passphrase: bool) -> None:
 
 @main.command(name="id")
 @home_option
-def show_id(home: Path) -> None:
-    """Print this node's author address (BEP 46 magnet link)."""
+@http_option
+@api_option
+def show_id(home: Path, http: str | None, api: str | None) -> None:
+    """Print the running node's author address (BEP 46 magnet link).
+
+    With no node answering, print the address of the key in --home instead (and say so).
+    """
+    client = _client(home, http, api)
+    try:
+        address = str(client.get("/api/status")["address"])
+    except ApiError as exc:
+        if exc.status not in (None, 404):  # a node answered but refused (e.g. a token is needed)
+            raise click.ClickException(f"the node at {client.base_url} refused: {exc}") from exc
+    else:
+        err_console.print(f"author address of the node running at {client.base_url}:")
+        click.echo(address)
+        return
     path = HomeLayout(home).key_file
     if not path.exists():
-        raise click.ClickException(f"no identity in {home}; run `swarmfeed init`")
+        raise click.ClickException(
+            f"no node answers at {client.base_url} and there is no identity in {home}. "
+            "Point the CLI at your node (--api URL or SWARMFEED_API, or --http IP:PORT), "
+            "or create an identity with `swarmfeed init` (`swarmfeed node` also creates one)."
+        )
+    err_console.print(f"no node answers at {client.base_url}; the identity in {path}:")
     try:
         try:
             keys = keystore.load_keys(path, os.environ.get("SWARMFEED_PASSPHRASE"))
@@ -299,11 +319,11 @@ def follows(home: Path, http: str | None, api: str | None) -> None:
     for row in rows:
         table.add_row(
             row["author"][:16],
-            row["name"] or "",
+            escape(row["name"] or ""),
             row["state"],
             str(row["last_seen_seq"] or "-"),
             str(row["posts"]),
-            row["last_error"] or "",
+            escape(row["last_error"] or ""),
         )
     console.print(table)
 
@@ -325,12 +345,16 @@ def timeline(home: Path, http: str | None, api: str | None, limit: int) -> None:
         when = dt.datetime.fromtimestamp(item["created"]).strftime("%Y-%m-%d %H:%M")
         who = item["author_name"] or item["author"][:16]
         mark = "✓" if item["verified"] else "✗"
-        console.print(f"[bold]{who}[/] {when} #{item['seq']} {mark}")
+        console.print(f"[bold]{escape(who)}[/] {when} #{item['seq']} {mark}", highlight=False)
         console.print(item["text"], markup=False, highlight=False)
         media = item["media"]
         if media:
             names = ", ".join(f["path"] for f in media["files"])
-            console.print(f"  media: {names} — {media['state']} {media['progress'] * 100:.0f}%")
+            console.print(
+                f"  media: {escape(names)} — {format_state(media['state'])} "
+                f"{media['progress'] * 100:.0f}%",
+                highlight=False,
+            )
         console.print()
 
 
@@ -340,26 +364,12 @@ def timeline(home: Path, http: str | None, api: str | None, limit: int) -> None:
 @api_option
 def status(home: Path, http: str | None, api: str | None) -> None:
     """Show the node's author address, DHT nodes, torrents, peers and traffic."""
+    client = _client(home, http, api)
     try:
-        info = _client(home, http, api).get("/api/status")
+        info = client.get("/api/status")
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
-    table = Table(show_header=False)
-    for key in (
-        "address",
-        "dht_nodes",
-        "torrents",
-        "seeding",
-        "peers",
-        "follows",
-        "posts",
-        "bytes_up",
-        "bytes_down",
-        "upload_rate",
-        "download_rate",
-    ):
-        table.add_row(key, str(info[key]))
-    console.print(table)
+    click.echo(status_text(info, client.base_url))
 
 
 @main.command()
@@ -375,39 +385,89 @@ def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
     if not watch:
-        table = Table("infohash", "kind", "state", "progress", "peers", "uploaded")
-        for row in rows:
-            table.add_row(
-                row["infohash"][:16],
-                row["kind"],
-                row["state"],
-                f"{row['progress'] * 100:.0f}%",
-                str(row["peers"]),
-                str(row["total_upload"]),
-            )
-        console.print(table)
+        console.print(torrents_table(rows))
         return
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False, table_column=Column(ratio=2, no_wrap=True)),
         BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
+        TextColumn("{task.fields[sizes]}", justify="right"),
+        TextColumn("↓ {task.fields[down]}", justify="right"),
+        TextColumn("↑ {task.fields[up]}", justify="right"),
         console=err_console,
     ) as bar:
         tasks: dict[str, Any] = {}
         while True:
-            for row in client.get("/api/torrents"):
-                ih = row["infohash"]
-                if ih not in tasks:
-                    tasks[ih] = bar.add_task(
-                        f"{row['kind']} {row['name'][:24]}", total=row["total_wanted"] or None
-                    )
+            for row in rows:
+                sizes, down, up = _transfer_figures(row)
+                if row["infohash"] not in tasks:
+                    tasks[row["infohash"]] = bar.add_task(row["label"], total=None)
                 bar.update(
-                    tasks[ih], completed=row["total_done"], total=row["total_wanted"] or None
+                    tasks[row["infohash"]],
+                    completed=row["total_done"],
+                    total=row["total_wanted"] or None,
+                    sizes=sizes,
+                    down=down,
+                    up=up,
                 )
             if all(task.finished for task in bar.tasks):
                 break
-            time.sleep(0.5)  # refresh rate of the display
+            time.sleep(1.0)  # the node's rates are one-second averages
+            try:
+                rows = client.get("/api/torrents")
+            except ApiError as exc:
+                raise click.ClickException(str(exc)) from exc
+
+
+def _transfer_figures(row: dict[str, Any]) -> tuple[str, str, str]:
+    """Return what a --watch line shows: sizes done/wanted, download and upload rate."""
+    return (
+        f"{format_size(row['total_done'])} / {format_size(row['total_wanted'])}",
+        format_rate(row["download_rate"]),
+        format_rate(row["upload_rate"]),
+    )
+
+
+def status_text(info: dict[str, Any], url: str) -> str:
+    """Return ``swarmfeed status`` output: the full address, then the figures in words."""
+    fields = [
+        ("author", info["address"]),
+        ("node", url),
+        ("DHT", counted(info["dht_nodes"], "node")),
+        ("torrents", f"{info['torrents']} ({info['seeding']} seeding)"),
+        ("peers", str(info["peers"])),
+        ("following", counted(info["follows"], "author")),
+        ("posts", str(info["posts"])),
+        ("uploaded", f"{format_size(info['bytes_up'])}  (now {format_rate(info['upload_rate'])})"),
+        (
+            "downloaded",
+            f"{format_size(info['bytes_down'])}  (now {format_rate(info['download_rate'])})",
+        ),
+    ]
+    width = max(len(key) for key, _ in fields)
+    return "\n".join(f"{key:<{width}}  {value}" for key, value in fields)
+
+
+def torrents_table(rows: list[dict[str, Any]]) -> Table:
+    """Return the ``swarmfeed torrents`` table: what each torrent is, its state and traffic."""
+    table = Table("what", "state", "size", "peers", "↓", "↑", "served", "infohash")
+    for column in table.columns[2:7]:
+        column.justify = "right"
+        column.no_wrap = True
+    for row in rows:
+        state = format_state(row["state"])
+        if not row["seeding"]:
+            state += f" {row['progress'] * 100:.0f}%"
+        table.add_row(
+            f"{escape(row['label'])} [dim]{row['kind']}[/]",
+            state,
+            format_size(row["total_wanted"]),
+            str(row["peers"]),
+            format_rate(row["download_rate"]),
+            format_rate(row["upload_rate"]),
+            format_size(row["total_upload"]),
+            row["infohash"][:12],
+        )
+    return table
 
 
 @main.command()

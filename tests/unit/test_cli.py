@@ -1,4 +1,8 @@
-"""The CLI commands that work without a running node, through click's CliRunner."""
+"""The CLI commands that work without a running node, through click's CliRunner.
+
+``NO_NODE`` points the CLI at a port where nothing listens, so a node someone runs on this
+machine's default address cannot answer in these tests.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from click.testing import CliRunner
 from swarmfeed.cli.main import main
 from swarmfeed.core.identity import parse_author
 
+NO_NODE = ["--api", "http://127.0.0.1:9"]
+
 
 def test_init_then_id(tmp_path: Path) -> None:
     runner = CliRunner()
@@ -16,9 +22,10 @@ def test_init_then_id(tmp_path: Path) -> None:
     assert created.exit_code == 0, created.output
     address = created.output.strip().splitlines()[-1]
     assert len(parse_author(address)) == 32
-    shown = runner.invoke(main, ["id", "--home", str(tmp_path)])
+    shown = runner.invoke(main, ["id", "--home", str(tmp_path), *NO_NODE])
     assert shown.exit_code == 0
-    assert shown.output.strip() == address
+    assert shown.stdout.strip() == address
+    assert f"no node answers at http://127.0.0.1:9; the identity in {tmp_path}" in shown.stderr
     again = runner.invoke(main, ["init", "--home", str(tmp_path)])
     assert again.exit_code != 0
     assert "already exists" in again.output
@@ -31,18 +38,20 @@ def test_sealed_identity_asks_for_the_passphrase(tmp_path: Path) -> None:
     )
     assert created.exit_code == 0, created.output
     address = created.output.strip().splitlines()[-1]
-    shown = runner.invoke(main, ["id", "--home", str(tmp_path)], input="s3cret\n")
+    shown = runner.invoke(main, ["id", "--home", str(tmp_path), *NO_NODE], input="s3cret\n")
     assert shown.exit_code == 0, shown.output
-    assert shown.output.strip().splitlines()[-1] == address
-    wrong = runner.invoke(main, ["id", "--home", str(tmp_path)], input="nope\n")
+    assert shown.stdout.strip().splitlines()[-1] == address
+    wrong = runner.invoke(main, ["id", "--home", str(tmp_path), *NO_NODE], input="nope\n")
     assert wrong.exit_code != 0
     assert "passphrase" in wrong.output
 
 
-def test_id_without_identity(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["id", "--home", str(tmp_path)])
+def test_id_without_node_or_identity_says_where_it_looked(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["id", "--home", str(tmp_path), *NO_NODE])
     assert result.exit_code != 0
-    assert "swarmfeed init" in result.output
+    assert "no node answers at http://127.0.0.1:9" in result.output
+    assert f"no identity in {tmp_path}" in result.output
+    assert "SWARMFEED_API" in result.output
 
 
 def test_commands_report_an_unreachable_node(tmp_path: Path) -> None:
