@@ -479,9 +479,15 @@ def torrents_table(rows: list[dict[str, Any]]) -> Table:
 )
 @click.option("--http", default="127.0.0.1:8080", show_default=True)
 @click.option("--creators", type=click.IntRange(1, 5), default=3, show_default=True)
-@click.option("--media-size", type=int, default=4 * 1024 * 1024, show_default=True)
-def demo(home: Path | None, http: str, creators: int, media_size: int) -> None:
+@click.option(
+    "--clip-seconds",
+    type=click.FloatRange(2, 600),
+    default=24.0,
+    show_default=True,
+    help="Length of the sample video clip.",
+)
+def demo(home: Path | None, http: str, creators: int, clip_seconds: float) -> None:
     """Run a private loopback swarm: your node plus sample creators posting generated media."""
-    from swarmfeed.demo import run_demo
+    from swarmfeed.demo.scenario import run_demo
 
-    run_demo(home, http, creators, media_size)
+    run_demo(home, http, creators, clip_seconds)
