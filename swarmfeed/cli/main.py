@@ -23,9 +23,10 @@ from rich.progress import (
 from rich.table import Column, Table
 
 from swarmfeed.cli.client import ApiClient, ApiError
+from swarmfeed.cli.render import printable, status_text, torrents_text, transfer_figures
 from swarmfeed.core.identity import author_address
 from swarmfeed.core.policy import SeedPolicy
-from swarmfeed.core.units import counted, format_rate, format_size, format_state
+from swarmfeed.core.units import format_state
 from swarmfeed.errors import SwarmfeedError
 from swarmfeed.node.config import DEFAULT_HOME, Settings
 from swarmfeed.node.layout import HomeLayout
@@ -319,11 +320,11 @@ def follows(home: Path, http: str | None, api: str | None) -> None:
     for row in rows:
         table.add_row(
             row["author"][:16],
-            escape(row["name"] or ""),
+            escape(printable(row["name"] or "")),
             row["state"],
             str(row["last_seen_seq"] or "-"),
             str(row["posts"]),
-            escape(row["last_error"] or ""),
+            escape(printable(row["last_error"] or "")),
         )
     console.print(table)
 
@@ -345,13 +346,15 @@ def timeline(home: Path, http: str | None, api: str | None, limit: int) -> None:
         when = dt.datetime.fromtimestamp(item["created"]).strftime("%Y-%m-%d %H:%M")
         who = item["author_name"] or item["author"][:16]
         mark = "✓" if item["verified"] else "✗"
-        console.print(f"[bold]{escape(who)}[/] {when} #{item['seq']} {mark}", highlight=False)
-        console.print(item["text"], markup=False, highlight=False)
+        console.print(
+            f"[bold]{escape(printable(who))}[/] {when} #{item['seq']} {mark}", highlight=False
+        )
+        console.print(printable(item["text"], newlines=True), markup=False, highlight=False)
         media = item["media"]
         if media:
             names = ", ".join(f["path"] for f in media["files"])
             console.print(
-                f"  media: {escape(names)} — {format_state(media['state'])} "
+                f"  media: {escape(printable(names))} — {format_state(media['state'])} "
                 f"{media['progress'] * 100:.0f}%",
                 highlight=False,
             )
@@ -385,7 +388,7 @@ def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
     if not watch:
-        console.print(torrents_table(rows))
+        click.echo(torrents_text(rows))
         return
     with Progress(
         TextColumn("{task.description}", markup=False, table_column=Column(ratio=2, no_wrap=True)),
@@ -398,9 +401,11 @@ def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None
         tasks: dict[str, Any] = {}
         while True:
             for row in rows:
-                sizes, down, up = _transfer_figures(row)
+                sizes, down, up = transfer_figures(row)
                 if row["infohash"] not in tasks:
-                    tasks[row["infohash"]] = bar.add_task(row["label"], total=None)
+                    tasks[row["infohash"]] = bar.add_task(
+                        printable(row["label"]), total=None, sizes=sizes, down=down, up=up
+                    )
                 bar.update(
                     tasks[row["infohash"]],
                     completed=row["total_done"],
@@ -416,78 +421,3 @@ def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None
                 rows = client.get("/api/torrents")
             except ApiError as exc:
                 raise click.ClickException(str(exc)) from exc
-
-
-def _transfer_figures(row: dict[str, Any]) -> tuple[str, str, str]:
-    """Return what a --watch line shows: sizes done/wanted, download and upload rate."""
-    return (
-        f"{format_size(row['total_done'])} / {format_size(row['total_wanted'])}",
-        format_rate(row["download_rate"]),
-        format_rate(row["upload_rate"]),
-    )
-
-
-def status_text(info: dict[str, Any], url: str) -> str:
-    """Return ``swarmfeed status`` output: the full address, then the figures in words."""
-    fields = [
-        ("author", info["address"]),
-        ("node", url),
-        ("DHT", counted(info["dht_nodes"], "node")),
-        ("torrents", f"{info['torrents']} ({info['seeding']} seeding)"),
-        ("peers", str(info["peers"])),
-        ("following", counted(info["follows"], "author")),
-        ("posts", str(info["posts"])),
-        ("uploaded", f"{format_size(info['bytes_up'])}  (now {format_rate(info['upload_rate'])})"),
-        (
-            "downloaded",
-            f"{format_size(info['bytes_down'])}  (now {format_rate(info['download_rate'])})",
-        ),
-    ]
-    width = max(len(key) for key, _ in fields)
-    return "\n".join(f"{key:<{width}}  {value}" for key, value in fields)
-
-
-def torrents_table(rows: list[dict[str, Any]]) -> Table:
-    """Return the ``swarmfeed torrents`` table: what each torrent is, its state and traffic."""
-    table = Table("what", "state", "size", "peers", "↓", "↑", "served", "infohash")
-    for column in table.columns[2:7]:
-        column.justify = "right"
-        column.no_wrap = True
-    for row in rows:
-        state = format_state(row["state"])
-        if not row["seeding"]:
-            state += f" {row['progress'] * 100:.0f}%"
-        table.add_row(
-            f"{escape(row['label'])} [dim]{row['kind']}[/]",
-            state,
-            format_size(row["total_wanted"]),
-            str(row["peers"]),
-            format_rate(row["download_rate"]),
-            format_rate(row["upload_rate"]),
-            format_size(row["total_upload"]),
-            row["infohash"][:12],
-        )
-    return table
-
-
-@main.command()
-@click.option(
-    "--home",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Folder for the demo nodes (default: a temporary one).",
-)
-@click.option("--http", default="127.0.0.1:8080", show_default=True)
-@click.option("--creators", type=click.IntRange(1, 5), default=3, show_default=True)
-@click.option(
-    "--clip-seconds",
-    type=click.FloatRange(2, 600),
-    default=24.0,
-    show_default=True,
-    help="Length of the sample video clip.",
-)
-def demo(home: Path | None, http: str, creators: int, clip_seconds: float) -> None:
-    """Run a private loopback swarm: your node plus sample creators posting generated media."""
-    from swarmfeed.demo.scenario import run_demo
-
-    run_demo(home, http, creators, clip_seconds)
