@@ -27,6 +27,8 @@
     let unit = 1024;
     let i = 0;
     while (i < units.length - 1 && Math.abs(v) >= unit * 1024) { unit *= 1024; i += 1; }
+    // Rounding can reach 1024.0 of a unit: then say 1.0 of the next one (as humanize does).
+    if (i < units.length - 1 && Math.abs(Number(oneDecimal(v / unit))) >= 1024) { unit *= 1024; i += 1; }
     return `${oneDecimal(v / unit)} ${units[i]}`;
   }
   function humanRate(n) {
