@@ -421,3 +421,26 @@ def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None
                 rows = client.get("/api/torrents")
             except ApiError as exc:
                 raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for the demo nodes (default: a temporary one).",
+)
+@click.option("--http", default="127.0.0.1:8080", show_default=True)
+@click.option("--creators", type=click.IntRange(1, 5), default=3, show_default=True)
+@click.option(
+    "--clip-seconds",
+    type=click.FloatRange(2, 600),
+    default=24.0,
+    show_default=True,
+    help="Length of the sample video clip.",
+)
+def demo(home: Path | None, http: str, creators: int, clip_seconds: float) -> None:
+    """Run a private loopback swarm: your node plus sample creators posting generated media."""
+    from swarmfeed.demo.scenario import run_demo
+
+    run_demo(home, http, creators, clip_seconds)

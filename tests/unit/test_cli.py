@@ -67,3 +67,15 @@ def test_unfollow_rejects_bad_addresses(tmp_path: Path) -> None:
         main, ["unfollow", "--home", str(tmp_path), "--api", "http://127.0.0.1:9", "not-a-key"]
     )
     assert result.exit_code != 0
+
+
+def test_every_command_is_there() -> None:
+    listed = CliRunner().invoke(main, ["--help"])
+    assert listed.exit_code == 0
+    for command in ("init", "node", "id", "post", "follow", "unfollow", "follows", "timeline"):
+        assert command in listed.stdout
+    for command in ("status", "torrents", "demo"):
+        assert command in listed.stdout
+    shown = CliRunner().invoke(main, ["demo", "--help"])
+    assert shown.exit_code == 0
+    assert "--clip-seconds" in shown.stdout
