@@ -57,7 +57,8 @@ def torrents_text(rows: list[dict[str, Any]]) -> str:
     Two lines per torrent rather than a table, so nothing is cut at any terminal width.
     """
     lines = []
-    for row in rows:
+    # Media first, what this node served most on top; feed pages (small, many) last.
+    for row in sorted(rows, key=lambda row: (row["kind"] != "media", -row["total_upload"])):
         state = format_state(row["state"])
         if not row["seeding"]:
             state += f" {row['progress'] * 100:.0f}%"

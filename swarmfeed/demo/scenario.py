@@ -163,7 +163,7 @@ class Demo:
     ) -> None:
         self.root = root
         self.http = http
-        self.console = console or Console(stderr=True)
+        self.console = console or Console(stderr=True, soft_wrap=True)
         self.swarm = LocalSwarm(root, poll_interval=3.0, republish_interval=60.0, first_ip=first_ip)
         self.with_media = media_available()
         samples = sample_posts(clip_seconds)
@@ -279,7 +279,7 @@ class Demo:
 def run_demo(home: Path | None, http: str, creators: int, clip_seconds: float) -> None:
     """Run the demo in the foreground until Ctrl-C or SIGTERM."""
     root = home or Path(tempfile.mkdtemp(prefix="swarmfeed-demo-"))
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # URLs stay whole, to be clicked or copied
     console.print(f"[bold]swarmfeed demo[/] in {root}")
     demo = Demo(root, http, creators=creators, clip_seconds=clip_seconds, console=console)
     stop = threading.Event()
