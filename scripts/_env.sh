@@ -13,7 +13,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "==> creating $VENV"
     "$PYTHON_BIN" -m venv "$VENV"
 fi
-EXTRAS="${SWARMFEED_EXTRAS:-test,bench}"
+EXTRAS="${SWARMFEED_EXTRAS:-test,bench,demo}"
 STAMP="$VENV/.swarmfeed-installed"
 WANT="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)-$EXTRAS"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then

@@ -15,6 +15,15 @@ from swarmfeed.errors import SwarmfeedError
 class ApiError(SwarmfeedError):
     """The node answered with an error, or could not be reached."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        """The HTTP status of the refusal; None when nothing answered."""
+
+
+class NodeUnreachable(ApiError):
+    """Nothing answered at the node's API address."""
+
 
 class ApiClient:
     """Talks to a running node's /api endpoints."""
@@ -46,7 +55,7 @@ class ApiClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise ApiError(
+            raise NodeUnreachable(
                 f"cannot reach the node at {self.base_url} ({exc}); is `swarmfeed node` running?"
             ) from exc
         if response.status_code >= 400:
@@ -54,7 +63,7 @@ class ApiClient:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text
-            raise ApiError(f"{response.status_code}: {detail}")
+            raise ApiError(f"{response.status_code}: {detail}", response.status_code)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()

@@ -13,19 +13,20 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from swarmfeed.cli.client import ApiClient, ApiError
+from swarmfeed.cli.render import printable, status_text, torrents_text, transfer_figures
 from swarmfeed.core.identity import author_address
 from swarmfeed.core.policy import SeedPolicy
+from swarmfeed.core.units import format_state
 from swarmfeed.errors import SwarmfeedError
 from swarmfeed.node.config import DEFAULT_HOME, Settings
 from swarmfeed.node.layout import HomeLayout
@@ -85,11 +86,31 @@ def init(home: Path, passphrase: bool) -> None:
 
 @main.command(name="id")
 @home_option
-def show_id(home: Path) -> None:
-    """Print this node's author address (BEP 46 magnet link)."""
+@http_option
+@api_option
+def show_id(home: Path, http: str | None, api: str | None) -> None:
+    """Print the running node's author address (BEP 46 magnet link).
+
+    With no node answering, print the address of the key in --home instead (and say so).
+    """
+    client = _client(home, http, api)
+    try:
+        address = str(client.get("/api/status")["address"])
+    except ApiError as exc:
+        if exc.status not in (None, 404):  # a node answered but refused (e.g. a token is needed)
+            raise click.ClickException(f"the node at {client.base_url} refused: {exc}") from exc
+    else:
+        err_console.print(f"author address of the node running at {client.base_url}:")
+        click.echo(address)
+        return
     path = HomeLayout(home).key_file
     if not path.exists():
-        raise click.ClickException(f"no identity in {home}; run `swarmfeed init`")
+        raise click.ClickException(
+            f"no node answers at {client.base_url} and there is no identity in {home}. "
+            "Point the CLI at your node (--api URL or SWARMFEED_API, or --http IP:PORT), "
+            "or create an identity with `swarmfeed init` (`swarmfeed node` also creates one)."
+        )
+    err_console.print(f"no node answers at {client.base_url}; the identity in {path}:")
     try:
         try:
             keys = keystore.load_keys(path, os.environ.get("SWARMFEED_PASSPHRASE"))
@@ -305,11 +326,11 @@ def follows(home: Path, http: str | None, api: str | None) -> None:
     for row in rows:
         table.add_row(
             row["author"][:16],
-            row["name"] or "",
+            escape(printable(row["name"] or "")),
             row["state"],
             str(row["last_seen_seq"] or "-"),
             str(row["posts"]),
-            row["last_error"] or "",
+            escape(printable(row["last_error"] or "")),
         )
     console.print(table)
 
@@ -331,12 +352,18 @@ def timeline(home: Path, http: str | None, api: str | None, limit: int) -> None:
         when = dt.datetime.fromtimestamp(item["created"]).strftime("%Y-%m-%d %H:%M")
         who = item["author_name"] or item["author"][:16]
         mark = "✓" if item["verified"] else "✗"
-        console.print(f"[bold]{who}[/] {when} #{item['seq']} {mark}")
-        console.print(item["text"], markup=False, highlight=False)
+        console.print(
+            f"[bold]{escape(printable(who))}[/] {when} #{item['seq']} {mark}", highlight=False
+        )
+        console.print(printable(item["text"], newlines=True), markup=False, highlight=False)
         media = item["media"]
         if media:
             names = ", ".join(f["path"] for f in media["files"])
-            console.print(f"  media: {names} — {media['state']} {media['progress'] * 100:.0f}%")
+            console.print(
+                f"  media: {escape(printable(names))} — {format_state(media['state'])} "
+                f"{media['progress'] * 100:.0f}%",
+                highlight=False,
+            )
         console.print()
 
 
@@ -346,26 +373,12 @@ def timeline(home: Path, http: str | None, api: str | None, limit: int) -> None:
 @api_option
 def status(home: Path, http: str | None, api: str | None) -> None:
     """Show the node's author address, DHT nodes, torrents, peers and traffic."""
+    client = _client(home, http, api)
     try:
-        info = _client(home, http, api).get("/api/status")
+        info = client.get("/api/status")
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
-    table = Table(show_header=False)
-    for key in (
-        "address",
-        "dht_nodes",
-        "torrents",
-        "seeding",
-        "peers",
-        "follows",
-        "posts",
-        "bytes_up",
-        "bytes_down",
-        "upload_rate",
-        "download_rate",
-    ):
-        table.add_row(key, str(info[key]))
-    console.print(table)
+    click.echo(status_text(info, client.base_url))
 
 
 @main.command()
@@ -381,39 +394,39 @@ def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
     if not watch:
-        table = Table("infohash", "kind", "state", "progress", "peers", "uploaded")
-        for row in rows:
-            table.add_row(
-                row["infohash"][:16],
-                row["kind"],
-                row["state"],
-                f"{row['progress'] * 100:.0f}%",
-                str(row["peers"]),
-                str(row["total_upload"]),
-            )
-        console.print(table)
+        click.echo(torrents_text(rows))
         return
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False, table_column=Column(ratio=2, no_wrap=True)),
         BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
+        TextColumn("{task.fields[sizes]}", justify="right"),
+        TextColumn("↓ {task.fields[down]}", justify="right"),
+        TextColumn("↑ {task.fields[up]}", justify="right"),
         console=err_console,
     ) as bar:
         tasks: dict[str, Any] = {}
         while True:
-            for row in client.get("/api/torrents"):
-                ih = row["infohash"]
-                if ih not in tasks:
-                    tasks[ih] = bar.add_task(
-                        f"{row['kind']} {row['name'][:24]}", total=row["total_wanted"] or None
+            for row in rows:
+                sizes, down, up = transfer_figures(row)
+                if row["infohash"] not in tasks:
+                    tasks[row["infohash"]] = bar.add_task(
+                        printable(row["label"]), total=None, sizes=sizes, down=down, up=up
                     )
                 bar.update(
-                    tasks[ih], completed=row["total_done"], total=row["total_wanted"] or None
+                    tasks[row["infohash"]],
+                    completed=row["total_done"],
+                    total=row["total_wanted"] or None,
+                    sizes=sizes,
+                    down=down,
+                    up=up,
                 )
             if all(task.finished for task in bar.tasks):
                 break
-            time.sleep(0.5)  # refresh rate of the display
+            time.sleep(1.0)  # the node's rates are one-second averages
+            try:
+                rows = client.get("/api/torrents")
+            except ApiError as exc:
+                raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
@@ -425,9 +438,15 @@ def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None
 )
 @click.option("--http", default="127.0.0.1:8080", show_default=True)
 @click.option("--creators", type=click.IntRange(1, 5), default=3, show_default=True)
-@click.option("--media-size", type=int, default=4 * 1024 * 1024, show_default=True)
-def demo(home: Path | None, http: str, creators: int, media_size: int) -> None:
+@click.option(
+    "--clip-seconds",
+    type=click.FloatRange(2, 600),
+    default=24.0,
+    show_default=True,
+    help="Length of the sample video clip.",
+)
+def demo(home: Path | None, http: str, creators: int, clip_seconds: float) -> None:
     """Run a private loopback swarm: your node plus sample creators posting generated media."""
-    from swarmfeed.demo import run_demo
+    from swarmfeed.demo.scenario import run_demo
 
-    run_demo(home, http, creators, media_size)
+    run_demo(home, http, creators, clip_seconds)

@@ -82,6 +82,11 @@ def format_key(public_key: bytes) -> str:
     return public_key.hex()
 
 
+def short_key(hex_key: str) -> str:
+    """Return the first and last hex digits of a key, enough to tell authors apart."""
+    return f"{hex_key[:8]}…{hex_key[-4:]}"
+
+
 def author_address(public_key: bytes) -> str:
     """Return the author address: a BEP 46 magnet link with an empty salt (protocol.md §2)."""
     return f"magnet:?xs=urn:btpk:{format_key(public_key)}"

@@ -92,6 +92,16 @@ class FollowView(BaseModel):
     posts: int
 
 
+class TaskView(BaseModel):
+    """A supervised background task that crashed."""
+
+    name: str
+    state: str
+    crashes: int
+    last_error: str | None
+    last_crash: float | None
+
+
 class StatusView(BaseModel):
     """What the node is doing."""
 
@@ -108,6 +118,11 @@ class StatusView(BaseModel):
     follows: int
     posts: int
     listen_port: int
+    publishing: str = "ready"
+    """``ready``, or why publishing waits or is refused (e.g. a lost seq record being checked
+    against the DHT)."""
+    tasks: list[TaskView] = []
+    """Background tasks that crashed at least once: restarted, or stopped."""
 
 
 def status_view(status: NodeStatus) -> StatusView:
@@ -127,6 +142,17 @@ def status_view(status: NodeStatus) -> StatusView:
         follows=status.follows,
         posts=status.posts,
         listen_port=session.listen_port,
+        publishing=status.publishing,
+        tasks=[
+            TaskView(
+                name=t.name,
+                state=t.state,
+                crashes=t.crashes,
+                last_error=t.last_error,
+                last_crash=t.last_crash,
+            )
+            for t in status.tasks
+        ],
     )
 
 

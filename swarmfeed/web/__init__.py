@@ -9,6 +9,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from swarmfeed.core import units
+from swarmfeed.core.identity import short_key
 from swarmfeed.node.node import Node
 from swarmfeed.node.views import status_view
 from swarmfeed.web import render
@@ -27,11 +29,13 @@ def build_templates() -> Jinja2Templates:
     """Return the Jinja2 environment with autoescaping and swarmfeed's filters."""
     templates = Jinja2Templates(directory=HERE / "templates")
     filters = templates.env.filters
-    filters["bytes"] = render.human_bytes
-    filters["rate"] = render.human_rate
+    filters["bytes"] = units.format_size
+    filters["rate"] = units.format_rate
+    filters["plural"] = units.plural
+    filters["state"] = units.format_state
     filters["time_ago"] = render.time_ago
     filters["iso_time"] = render.iso_time
-    filters["short_key"] = render.short_key
+    filters["short_key"] = short_key
     filters["linkify"] = render.linkify
     filters["media_kind"] = render.media_kind
     filters["hue"] = author_hue

@@ -14,7 +14,7 @@ from swarmfeed.errors import InvalidInput, NotFound
 from swarmfeed.http.deps import ComposerDep, NodeDep
 from swarmfeed.http.headers import safe_local_path
 from swarmfeed.http.uploads import receive_post
-from swarmfeed.node.node import Node
+from swarmfeed.node.labels import torrent_label, torrent_post_id
 from swarmfeed.node.views import (
     find_follow,
     follow_view,
@@ -23,7 +23,6 @@ from swarmfeed.node.views import (
     status_view,
     timeline_view,
 )
-from swarmfeed.store.database import TorrentRow
 from swarmfeed.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -210,9 +209,9 @@ async def swarm_page(request: Request, node: NodeDep, templates: TemplatesDep) -
     torrents = [
         {
             "infohash": status.infohash,
-            "name": _torrent_label(node, row, status.name),
+            "name": torrent_label(node.db, row, status.name),
             "kind": row.kind if row else "unknown",
-            "post_id": row.post_id if row else None,
+            "post_id": torrent_post_id(node.db, row),
             "author": row.author if row else None,
             "state": status.state,
             "progress": status.progress,
@@ -230,28 +229,3 @@ async def swarm_page(request: Request, node: NodeDep, templates: TemplatesDep) -
         )
     ]
     return page(templates, request, node, "swarm.html", nav="swarm", torrents=torrents)
-
-
-def _torrent_label(node: Node, row: TorrentRow | None, fallback: str) -> str:
-    """Return what a person calls a torrent: the post's file names, or whose feed page it is."""
-    if row is None:
-        return fallback
-    author = row.author or ""
-    name = _author_name(node, author)
-    if row.kind == "page":
-        return f"feed page of {name}"
-    stored = node.db.posts.get(row.post_id) if row.post_id else None
-    media = stored.signed.post.media if stored else None
-    if media is None:
-        return fallback
-    files = ", ".join(f.path for f in media.files[:3])
-    more = f" +{len(media.files) - 3}" if len(media.files) > 3 else ""
-    return f"{files}{more} — {name}"
-
-
-def _author_name(node: Node, author: str) -> str:
-    """Return an author's display name, or the short form of the key."""
-    if not author:
-        return "unknown"
-    profile = node.db.feeds.profile(author)
-    return profile[0] if profile and profile[0] else render.short_key(author)

@@ -1,4 +1,7 @@
-"""Pure helpers the templates use: safe text with links, sizes, times, QR codes (no I/O)."""
+"""Pure helpers the templates use: safe text with links, times, QR codes (no I/O).
+
+Sizes, rates and plurals come from ``swarmfeed.core.units``, shared with the CLI.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from markupsafe import Markup, escape
 # http(s) URLs only; trailing punctuation that usually ends a sentence is left out of the link.
 _URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
 def linkify(text: str) -> Markup:
@@ -37,21 +39,6 @@ def linkify(text: str) -> Markup:
     return Markup("".join(parts))  # noqa: S704 - every author-controlled part is escaped above
 
 
-def human_bytes(count: float) -> str:
-    """Return a byte count as 1.5 MiB, 12 KiB, 300 B."""
-    value = float(count)
-    for unit in _UNITS:
-        if abs(value) < 1024 or unit == _UNITS[-1]:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
-def human_rate(per_second: float) -> str:
-    """Return a rate as 1.5 MiB/s."""
-    return f"{human_bytes(per_second)}/s"
-
-
 def time_ago(timestamp: float, now: float | None = None) -> str:
     """Return how long ago ``timestamp`` was: just now, 5 min ago, 3 h ago, 2 d ago."""
     seconds = (time.time() if now is None else now) - timestamp
@@ -67,11 +54,6 @@ def time_ago(timestamp: float, now: float | None = None) -> str:
 def iso_time(timestamp: float) -> str:
     """Return a UTC timestamp as ISO 8601 for ``<time datetime>``."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
-
-
-def short_key(hex_key: str) -> str:
-    """Return the first and last hex digits of a key, enough to tell authors apart."""
-    return f"{hex_key[:8]}…{hex_key[-4:]}"
 
 
 def qr_svg(data: str) -> Markup:

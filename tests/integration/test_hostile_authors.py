@@ -405,3 +405,43 @@ async def test_every_refusal_is_logged_with_its_reason(
     await world.attacker.publish_page(mallory, page_of(mallory, [forged]))
     await world.sync(mallory)
     assert "refused data of" in caplog.text and "signature" in caplog.text
+
+
+# --- unfollowing -----------------------------------------------------------------------------
+
+
+async def test_unfollow_during_a_sync_leaves_nothing_behind(world: World) -> None:
+    mallory = KeyPair.generate()
+    author = mallory.public_key.hex()
+    # The head names a page nobody seeds: the sync waits for its metadata when we unfollow.
+    await world.attacker.publish_head(mallory, b"\x09" * 20, 1)
+    world.follower.follower.follow(author)
+    waiting = asyncio.Event()
+
+    async def sync_until_fetching() -> None:
+        task = asyncio.create_task(world.follower.follower.sync(author))
+        while not world.follower.engine.has("09" * 20):
+            await asyncio.sleep(0.05)  # the engine signals no "added" event to await
+        waiting.set()
+        await task
+
+    syncing = asyncio.create_task(sync_until_fetching())
+    await asyncio.wait_for(waiting.wait(), 30)
+    await world.follower.unfollow(mallory.public_key)
+    syncing.cancel()
+    await asyncio.gather(syncing, return_exceptions=True)
+    world.holds_nothing_of(mallory)
+    assert not world.follower.engine.has("09" * 20)
+    assert not world.follower.layout.save_path("09" * 20).exists()
+    assert author not in world.follower.follower.follow_list.authors()
+    world.nothing_lost()
+
+
+async def test_unfollow_forgets_the_authors_posts_and_files(world: World) -> None:
+    await world.follower.unfollow(world.author.keys.public_key)
+    author = world.author.author
+    assert world.follower.author_posts(author) == []
+    assert world.follower.db.torrents.rows(author) == []
+    assert world.follower.db.feeds.head(author) is None
+    assert not world.follower.layout.head_file(author).exists()
+    assert list(world.follower.layout.content.iterdir()) == []

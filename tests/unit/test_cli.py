@@ -1,4 +1,8 @@
-"""The CLI commands that work without a running node, through click's CliRunner."""
+"""The CLI commands that work without a running node, through click's CliRunner.
+
+``NO_NODE`` points the CLI at a port where nothing listens, so a node someone runs on this
+machine's default address cannot answer in these tests.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from click.testing import CliRunner
 from swarmfeed.cli.main import main
 from swarmfeed.core.identity import parse_author
 
+NO_NODE = ["--api", "http://127.0.0.1:9"]
+
 
 def test_init_then_id(tmp_path: Path) -> None:
     runner = CliRunner()
@@ -19,9 +25,10 @@ def test_init_then_id(tmp_path: Path) -> None:
     assert created.exit_code == 0, created.output
     address = created.output.strip().splitlines()[-1]
     assert len(parse_author(address)) == 32
-    shown = runner.invoke(main, ["id", "--home", str(tmp_path)])
+    shown = runner.invoke(main, ["id", "--home", str(tmp_path), *NO_NODE])
     assert shown.exit_code == 0
-    assert shown.output.strip() == address
+    assert shown.stdout.strip() == address
+    assert f"no node answers at http://127.0.0.1:9; the identity in {tmp_path}" in shown.stderr
     again = runner.invoke(main, ["init", "--home", str(tmp_path)])
     assert again.exit_code != 0
     assert "already exists" in again.output
@@ -34,18 +41,20 @@ def test_sealed_identity_asks_for_the_passphrase(tmp_path: Path) -> None:
     )
     assert created.exit_code == 0, created.output
     address = created.output.strip().splitlines()[-1]
-    shown = runner.invoke(main, ["id", "--home", str(tmp_path)], input="s3cret\n")
+    shown = runner.invoke(main, ["id", "--home", str(tmp_path), *NO_NODE], input="s3cret\n")
     assert shown.exit_code == 0, shown.output
-    assert shown.output.strip().splitlines()[-1] == address
-    wrong = runner.invoke(main, ["id", "--home", str(tmp_path)], input="nope\n")
+    assert shown.stdout.strip().splitlines()[-1] == address
+    wrong = runner.invoke(main, ["id", "--home", str(tmp_path), *NO_NODE], input="nope\n")
     assert wrong.exit_code != 0
     assert "passphrase" in wrong.output
 
 
-def test_id_without_identity(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["id", "--home", str(tmp_path)])
+def test_id_without_node_or_identity_says_where_it_looked(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["id", "--home", str(tmp_path), *NO_NODE])
     assert result.exit_code != 0
-    assert "swarmfeed init" in result.output
+    assert "no node answers at http://127.0.0.1:9" in result.output
+    assert f"no identity in {tmp_path}" in result.output
+    assert "SWARMFEED_API" in result.output
 
 
 def test_commands_report_an_unreachable_node(tmp_path: Path) -> None:
@@ -98,3 +107,15 @@ def test_node_with_a_folder_where_the_key_belongs_says_so(tmp_path: Path) -> Non
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)
     assert "identity.key is a folder" in result.output
+
+
+def test_every_command_is_there() -> None:
+    listed = CliRunner().invoke(main, ["--help"])
+    assert listed.exit_code == 0
+    for command in ("init", "node", "id", "post", "follow", "unfollow", "follows", "timeline"):
+        assert command in listed.stdout
+    for command in ("status", "torrents", "demo"):
+        assert command in listed.stdout
+    shown = CliRunner().invoke(main, ["demo", "--help"])
+    assert shown.exit_code == 0
+    assert "--clip-seconds" in shown.stdout

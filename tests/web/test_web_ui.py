@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
-import struct
 import subprocess
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,37 +18,13 @@ from urllib.parse import quote
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from webkit import make_png, shoot
 
 from swarmfeed.localswarm import LocalNode, LocalSwarm
 
 pytestmark = pytest.mark.browser
 
 LIVE_TIMEOUT_MS = 60_000
-
-
-def shoot(page: Page, folder: Path, name: str) -> None:
-    """Save a full-page screenshot for a person to look at."""
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
-def make_png(width: int = 96, height: int = 64) -> bytes:
-    """Return a small gradient PNG (written by hand so the tests need no imaging library)."""
-    rows = b"".join(
-        b"\x00" + b"".join(bytes((x * 255 // width, y * 255 // height, 160)) for x in range(width))
-        for y in range(height)
-    )
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def ffmpeg() -> str:

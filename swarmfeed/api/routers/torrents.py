@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from swarmfeed.http.deps import NodeDep
+from swarmfeed.node.labels import torrent_label, torrent_post_id
 
 router = APIRouter(prefix="/api", tags=["torrents"])
 
@@ -15,6 +16,8 @@ class TorrentOut(BaseModel):
 
     infohash: str
     name: str
+    label: str
+    """What a person calls it: the post's file names and author, or whose feed page it is."""
     kind: str
     author: str | None
     post_id: str | None
@@ -42,9 +45,10 @@ async def list_torrents(node: NodeDep) -> list[TorrentOut]:
         TorrentOut(
             infohash=status.infohash,
             name=status.name,
+            label=torrent_label(node.db, row, status.name),
             kind=row.kind if row else "unknown",
             author=row.author if row else None,
-            post_id=row.post_id if row else None,
+            post_id=torrent_post_id(node.db, row),
             state=status.state,
             progress=status.progress,
             total_wanted=status.total_wanted,

@@ -9,15 +9,46 @@
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
-  function humanBytes(n) {
-    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let v = Number(n) || 0;
-    for (const u of units) {
-      if (Math.abs(v) < 1024 || u === "TiB") return u === "B" ? `${v.toFixed(0)} B` : `${v.toFixed(1)} ${u}`;
-      v /= 1024;
-    }
-    return `${v}`;
+  // Sizes, rates and counts exactly as the server writes them (swarmfeed/core/units.py, which
+  // uses humanize's binary sizes): "1 Byte", "300 Bytes", "1.5 KiB"; rates below 1 KiB/s idle.
+  const IDLE_RATE = 1024;
+  function oneDecimal(x) {
+    // Python's "%.1f" rounds exact halves to even; toFixed would round them up.
+    const scaled = x * 10;
+    let r = Math.round(scaled);
+    if (Math.abs(scaled - Math.trunc(scaled)) === 0.5 && r % 2 !== 0) r -= 1;
+    return (r / 10).toFixed(1);
   }
+  function humanBytes(n) {
+    const v = Math.trunc(Number(n) || 0);
+    if (Math.abs(v) === 1) return `${v} Byte`;
+    if (Math.abs(v) < 1024) return `${v} Bytes`;
+    const units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    let unit = 1024;
+    let i = 0;
+    while (i < units.length - 1 && Math.abs(v) >= unit * 1024) { unit *= 1024; i += 1; }
+    // Rounding can reach 1024.0 of a unit: then say 1.0 of the next one (as humanize does).
+    if (i < units.length - 1 && Math.abs(Number(oneDecimal(v / unit))) >= 1024) { unit *= 1024; i += 1; }
+    return `${oneDecimal(v / unit)} ${units[i]}`;
+  }
+  function humanRate(n) {
+    return (Number(n) || 0) < IDLE_RATE ? "—" : `${humanBytes(n)}/s`;
+  }
+  // A count with its noun: <span data-one="peer" data-many="peers"><b>3</b> peers</span>. The
+  // noun is singular for exactly "1" (or "≥1"), never for a decimal such as "1.0" (as units.plural).
+  function setCount(el, shown) {
+    const text = String(shown);
+    if (!el.dataset.one) { el.textContent = text; return; }
+    const number = document.createElement("b");
+    number.textContent = text;
+    el.replaceChildren(number, ` ${text.replace("≥", "") === "1" ? el.dataset.one : el.dataset.many}`);
+  }
+  function copies(distributed, seeds) {
+    // libtorrent reports -1 while we are a seed: then count the seeds we see and ourselves.
+    return distributed >= 0 ? distributed.toFixed(1) : `≥${seeds + 1}`;
+  }
+  const humanState = (state) => String(state).replaceAll("_", " ");
+  window.swarmfeedUnits = { humanBytes, humanRate, humanState };
 
   async function getJSON(url) {
     const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
@@ -85,9 +116,9 @@
   // ---- media progress and swarm health ----------------------------------------------------
   let healthTimer = null;
 
-  function setText(root, key, value) {
+  function setText(root, key, shown) {
     const el = root.querySelector(`[data-h="${key}"]`);
-    if (el) el.textContent = value;
+    if (el) setCount(el, shown);
   }
 
   async function refreshHealth() {
@@ -100,11 +131,10 @@
         if (!m) continue;
         const bar = health.querySelector("progress");
         if (bar) bar.value = m.progress;
-        setText(health, "state", m.seeding ? m.state : `${m.state} ${Math.round(m.progress * 100)}%`);
+        setText(health, "state", m.seeding ? humanState(m.state) : `${humanState(m.state)} ${Math.round(m.progress * 100)}%`);
         setText(health, "peers", m.peers);
         setText(health, "seeds", m.seeds);
-        // libtorrent reports -1 while we are a seed: then count the seeds we see and ourselves.
-        setText(health, "copies", m.distributed_copies >= 0 ? m.distributed_copies.toFixed(1) : `≥${m.seeds + 1}`);
+        setText(health, "copies", copies(m.distributed_copies, m.seeds));
         setText(health, "served", humanBytes(m.total_upload));
         health.dataset.pending = m.seeding ? "0" : "1";
       } catch (_) { /* the next round tries again */ }
@@ -127,7 +157,8 @@
       for (const el of $$("[data-stat]")) {
         const key = el.dataset.stat;
         if (!(key in status)) continue;
-        el.textContent = el.hasAttribute("data-bytes") ? humanBytes(status[key]) : status[key];
+        if (el.hasAttribute("data-bytes")) el.textContent = humanBytes(status[key]);
+        else setCount(el, status[key]);
       }
     } catch (_) { /* node restarting: keep the old figures */ }
     const table = $("[data-torrents]");
@@ -138,13 +169,13 @@
         const row = table.querySelector(`tr[data-infohash="${CSS.escape(t.infohash)}"]`);
         if (!row) continue;
         const cell = (k) => row.querySelector(`[data-t="${k}"]`);
-        cell("state").textContent = t.progress < 1 ? `${t.state} ${Math.round(t.progress * 100)}%` : t.state;
+        cell("state").textContent = t.progress < 1 ? `${humanState(t.state)} ${Math.round(t.progress * 100)}%` : humanState(t.state);
         cell("peers").textContent = t.peers;
         cell("seeds").textContent = t.seeds;
-        cell("download_rate").textContent = `${humanBytes(t.download_rate)}/s`;
-        cell("upload_rate").textContent = `${humanBytes(t.upload_rate)}/s`;
+        cell("download_rate").textContent = humanRate(t.download_rate);
+        cell("upload_rate").textContent = humanRate(t.upload_rate);
         cell("total_upload").textContent = humanBytes(t.total_upload);
-        cell("distributed_copies").textContent = t.distributed_copies >= 0 ? t.distributed_copies.toFixed(1) : `≥${t.seeds + 1}`;
+        cell("distributed_copies").textContent = copies(t.distributed_copies, t.seeds);
       }
     } catch (_) { /* try again next round */ }
   }

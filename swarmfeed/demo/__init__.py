@@ -1,0 +1,1 @@
+"""``swarmfeed demo``: a private loopback swarm that shows what swarmfeed is for."""
