@@ -27,11 +27,8 @@ import json
 import math
 import os
 import platform
-import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,38 +38,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
+from benchkit import (
+    Cleanup,
+    MemorySampler,
+    MiB,
+    launch_all,
+    loadavg,
+    make_media,
+    mib,
+    parse_size,
+    percentile,
+    progress,
+)
 
 from swarmfeed.localswarm import LocalNode, LocalSwarm, SwarmError, free_port
 
-MiB = 1024 * 1024
-UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": MiB, "mb": MiB, "mib": MiB}
-UNITS |= {"g": 1024 * MiB, "gb": 1024 * MiB, "gib": 1024 * MiB}
 POLICIES = ("adaptive", "plain", "super")
-
-
-def parse_size(text: str) -> int:
-    """Parse ``32MiB``, ``4M``, ``512k`` or a plain byte count."""
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
-    if not match or match.group(2).lower() not in UNITS:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 32MiB, 4M, 65536)")
-    return int(float(match.group(1)) * UNITS[match.group(2).lower()])
-
-
-def mib(value: float) -> str:
-    """Format a byte count or rate in MiB."""
-    return f"{value / MiB:.1f} MiB"
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Return the ``q``-th percentile (0-100) by linear interpolation."""
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    position = (len(ordered) - 1) * q / 100.0
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def fluid_bound(size: int, followers: int, creator_rate: int, rate: int) -> float:
@@ -82,75 +63,6 @@ def fluid_bound(size: int, followers: int, creator_rate: int, rate: int) -> floa
 
 # ------------------------------------------------------------------------------------------------
 # process management
-
-
-class Cleanup:
-    """Stops every node process on exit, on Ctrl-C and on SIGTERM."""
-
-    def __init__(self) -> None:
-        self.swarm: LocalSwarm | None = None
-        self.server: http.server.ThreadingHTTPServer | None = None
-        signal.signal(signal.SIGTERM, self._on_sigterm)
-
-    @staticmethod
-    def _on_sigterm(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    def close(self) -> None:
-        """Stop the HTTP server and every node (in parallel, bounded)."""
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-        if self.swarm is not None:
-            nodes = list(self.swarm.nodes)
-            for node in nodes:
-                if node.is_running() and node.process is not None:
-                    node.process.send_signal(signal.SIGTERM)
-            with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-                list(pool.map(lambda n: n.stop(timeout=20.0), nodes))
-            self.swarm = None
-
-
-def launch_all(swarm: LocalSwarm, nodes: Sequence[LocalNode], timeout: float) -> None:
-    """Start every node process at once, then wait until each API answers."""
-    env = dict(os.environ)
-    env.pop("SWARMFEED_HOME", None)
-    env["PYTHONUNBUFFERED"] = "1"
-    for node in nodes:
-        with node.log_path.open("ab") as log:
-            node.process = subprocess.Popen(
-                swarm.command(node), stdout=log, stderr=subprocess.STDOUT, env=env
-            )
-    deadline = time.monotonic() + timeout
-    for node in nodes:
-        swarm.wait_ready(node, max(1.0, deadline - time.monotonic()))
-
-
-class MemorySampler(threading.Thread):
-    """Samples the resident set size of every node process; keeps each one's peak."""
-
-    def __init__(self, nodes: Sequence[LocalNode], interval: float = 0.5) -> None:
-        super().__init__(daemon=True)
-        self.interval = interval
-        self.peaks: dict[str, int] = {}
-        self.procs: dict[str, psutil.Process] = {}
-        for node in nodes:
-            if node.process is not None:
-                self.procs[node.name] = psutil.Process(node.process.pid)
-        self.stopped = threading.Event()
-
-    def sample(self) -> None:
-        """Take one sample of every process."""
-        for name, proc in self.procs.items():
-            with contextlib.suppress(psutil.Error):
-                rss = int(proc.memory_info().rss)
-                self.peaks[name] = max(self.peaks.get(name, 0), rss)
-
-    def run(self) -> None:
-        """Sample until stopped."""
-        while not self.stopped.wait(self.interval):
-            self.sample()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -607,27 +519,12 @@ def plot(report: dict[str, Any], path: Path) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def make_media(path: Path, size: int) -> None:
-    """Write ``size`` random bytes to ``path``."""
-    with path.open("wb") as out:
-        left = size
-        while left > 0:
-            block = os.urandom(min(left, 4 * MiB))
-            out.write(block)
-            left -= len(block)
-
-
 def node_args(rate: int, args: argparse.Namespace) -> list[str]:
     """Return the extra command-line flags of one node."""
     extra = ["--upload-rate", str(rate), "--rate-limit-local", "--seed-policy", args.policy]
     if args.download_rate:
         extra += ["--download-rate", str(args.download_rate)]
     return extra
-
-
-def loadavg() -> list[float]:
-    """Return the 1, 5 and 15 minute load averages, rounded."""
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -691,8 +588,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def log(args: argparse.Namespace, message: str) -> None:
     """Print progress to stderr unless --quiet."""
-    if not args.quiet:
-        print(f"[bench] {message}", file=sys.stderr, flush=True)
+    progress(args.quiet, message)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -38,6 +38,7 @@ from swarmfeed.node.layout import HomeLayout
 from swarmfeed.node.mediaqueue import MediaQueue
 from swarmfeed.node.publisher import Publisher, Upload
 from swarmfeed.node.reconcile import Reconciler
+from swarmfeed.node.signatures import SignatureCache
 from swarmfeed.node.torrents import Progress, TorrentShelf
 from swarmfeed.store import keystore
 from swarmfeed.store.database import (
@@ -94,6 +95,7 @@ class Node:
             secrets.token_urlsafe(24) if settings.needs_token else None
         )
         self.supervisor = Supervisor()
+        self.signatures = SignatureCache()
         self.faults = Faults(settings.fault_point)
         self.db = Database(self.layout.database)
         self.events = EventBus()

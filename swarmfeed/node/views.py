@@ -14,7 +14,6 @@ from pydantic import BaseModel
 
 from swarmfeed.core.identity import author_address
 from swarmfeed.core.magnet import torrent_magnet
-from swarmfeed.core.posts import verify_post
 from swarmfeed.errors import InvalidInput
 from swarmfeed.node.node import Node, NodeStatus
 from swarmfeed.store.database import Cursor, FollowRow, StoredPost
@@ -160,11 +159,11 @@ def post_view(node: Node, stored: StoredPost) -> PostView:
     """Describe a stored post, re-verifying its signature and adding media progress."""
     signed = stored.signed
     post = signed.post
-    try:
-        verify_post(signed, post.author)
-        verified, verification = True, "signature valid for the author key"
-    except InvalidInput as exc:
-        verified, verification = False, f"signature invalid: {exc}"
+    problem = node.signatures.check(signed)
+    verified = problem is None
+    verification = (
+        "signature valid for the author key" if verified else f"signature invalid: {problem}"
+    )
     profile = node.db.feeds.profile(post.author.hex())
     return PostView(
         id=signed.id,
@@ -234,7 +233,8 @@ def follow_view(node: Node, row: FollowRow) -> FollowView:
 
 def find_follow(node: Node, author: str) -> FollowView | None:
     """Describe the follow of ``author`` (hex key), or None when it is not followed."""
-    return next((follow_view(node, row) for row in node.follows() if row.author == author), None)
+    row = node.db.follows.row(author)
+    return follow_view(node, row) if row is not None else None
 
 
 def timeline_view(node: Node, posts: list[StoredPost], limit: int) -> TimelineView:

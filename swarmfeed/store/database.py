@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS posts (
 );
 CREATE INDEX IF NOT EXISTS posts_by_sort ON posts (sort_time DESC, created DESC, seq DESC, id DESC);
 CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author, seq DESC);
+CREATE INDEX IF NOT EXISTS posts_by_author_time
+    ON posts (author, sort_time DESC, created DESC, seq DESC, id DESC);
 CREATE INDEX IF NOT EXISTS posts_by_media ON posts (media_infohash);
 CREATE TABLE IF NOT EXISTS follows (
     author TEXT PRIMARY KEY,

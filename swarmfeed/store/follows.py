@@ -67,11 +67,20 @@ class FollowTable:
 
     def rows(self) -> list[FollowRow]:
         """Return every followed author with its head seq and stored post count."""
-        rows = self._db.query(
+        return self._select("ORDER BY f.added, f.author", ())
+
+    def row(self, author: str) -> FollowRow | None:
+        """Return the row of ``author`` if followed."""
+        rows = self._select("WHERE f.author = ?", (author,))
+        return rows[0] if rows else None
+
+    def _select(self, tail: str, args: tuple[object, ...]) -> list[FollowRow]:
+        sql = (
             "SELECT f.author, f.added, f.state, f.last_error, f.last_checked, f.last_synced,"
             " h.seq, (SELECT COUNT(*) FROM posts p WHERE p.author = f.author)"
-            " FROM follows f LEFT JOIN heads h ON h.author = f.author ORDER BY f.added, f.author"
+            " FROM follows f LEFT JOIN heads h ON h.author = f.author "
         )
+        rows = self._db.query(sql + tail, args)
         return [
             FollowRow(
                 author=str(a),
@@ -85,10 +94,6 @@ class FollowTable:
             )
             for a, added, state, err, checked, synced, seq, count in rows
         ]
-
-    def row(self, author: str) -> FollowRow | None:
-        """Return the row of ``author`` if followed."""
-        return next((row for row in self.rows() if row.author == author), None)
 
     def authors(self) -> list[str]:
         """Return the hex keys of every followed author, oldest follow first."""

@@ -124,8 +124,12 @@ class PostTable:
             cursor_sql = " AND (sort_time, created, seq, id) < (?, ?, ?, ?)"
             args += list(before)
         args.append(limit)
+        # One author: its own (author, sort time) index. Several: walk the global sort index
+        # and filter; SQLite would otherwise collect every post of every author and sort them
+        # (50 ms at 100,000 posts instead of 0.1 ms).
+        source = "posts" if len(authors) == 1 else "posts INDEXED BY posts_by_sort"
         rows = self._db.query(
-            f"SELECT raw, received FROM posts WHERE author IN ({marks(authors)}){cursor_sql}"  # noqa: S608
+            f"SELECT raw, received FROM {source} WHERE author IN ({marks(authors)}){cursor_sql}"  # noqa: S608
             " ORDER BY sort_time DESC, created DESC, seq DESC, id DESC LIMIT ?",
             args,
         )

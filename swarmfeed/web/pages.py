@@ -79,7 +79,7 @@ async def timeline_page(
         posts=listing.posts,
         next_before=listing.next_before,
         live="*",
-        following=len(node.follows()),
+        following=len(node.db.follows.authors()),
     )
 
 
