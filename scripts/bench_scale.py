@@ -37,8 +37,8 @@ from typing import Any
 
 import httpx
 from benchkit import Cleanup, loadavg, percentile, progress
-from scalekit import keys_for, signed_posts
 
+from swarmfeed.feedgen import keys_for, signed_posts
 from swarmfeed.localswarm import LocalSwarm
 from swarmfeed.node.followlist import FollowList
 from swarmfeed.store.database import Database

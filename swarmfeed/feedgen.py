@@ -1,10 +1,10 @@
-"""Many authors' feeds, made cheaply in one process, for the scale benchmark.
+"""Made-up feeds of many authors, written cheaply in one process (tests and benchmarks).
 
 ``generate_feed`` writes one author's whole feed the way a swarmfeed node would publish it —
 signed posts with small media bundles (hybrid torrents), the chain of pages (v1 torrents with
-16 KiB pieces), and the signed head — into ``<root>/content/<infohash>/``. One helper process
-(``feedhost.py``) then seeds every generated torrent of many authors from one libtorrent session
-and puts their heads into the DHT, instead of one node process per author.
+16 KiB pieces), and the signed head — into ``<root>/content/<infohash>/``. One process can then
+seed the torrents of many authors from one libtorrent session and put their heads into the DHT
+(``scripts/feedhost.py``), instead of one node process per author.
 """
 
 from __future__ import annotations
