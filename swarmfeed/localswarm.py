@@ -156,8 +156,11 @@ class LocalSwarm:
         first_ip: int = 2,
         extra_args: Sequence[str] = (),
         python: str = sys.executable,
+        subnet: str = "127.0.0",
     ) -> None:
+        """Nodes get addresses ``<subnet>.<first_ip>``, ``<subnet>.<first_ip + 1>``, …"""
         self.root = root
+        self.subnet = subnet
         self.poll_interval = poll_interval
         self.republish_interval = republish_interval
         self.next_ip = first_ip
@@ -167,7 +170,7 @@ class LocalSwarm:
 
     def add(self, name: str, *, extra_args: Sequence[str] = (), start: bool = True) -> LocalNode:
         """Create a node on the next loopback address and (by default) start it."""
-        ip = f"127.0.0.{self.next_ip}"
+        ip = f"{self.subnet}.{self.next_ip}"
         self.next_ip += 1
         node = LocalNode(
             name=name,

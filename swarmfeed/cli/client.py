@@ -50,8 +50,7 @@ class ApiClient:
         """Close the connection pool."""
         self._http.close()
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send a request and return the decoded JSON body, raising ApiError on failure."""
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
@@ -64,9 +63,19 @@ class ApiClient:
             except ValueError:
                 detail = response.text
             raise ApiError(f"{response.status_code}: {detail}", response.status_code)
+        return response
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request and return the decoded JSON body, raising ApiError on failure."""
+        response = self._send(method, path, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def download(self, path: str) -> tuple[bytes, httpx.Headers]:
+        """GET ``path`` and return the raw body with the response headers."""
+        response = self._send("GET", path)
+        return response.content, response.headers
 
     def get(self, path: str, **params: Any) -> Any:
         """GET ``path`` with query ``params``."""

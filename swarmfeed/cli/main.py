@@ -1,4 +1,5 @@
-"""``swarmfeed``: init, node, id, post, follow, unfollow, follows, timeline, status, torrents."""
+"""``swarmfeed``: init, node, id, post, follow, unfollow, follows, timeline, status, torrents,
+torrent export, demo."""
 
 from __future__ import annotations
 
@@ -23,7 +24,13 @@ from rich.progress import (
 from rich.table import Column, Table
 
 from swarmfeed.cli.client import ApiClient, ApiError
-from swarmfeed.cli.render import printable, status_text, torrents_text, transfer_figures
+from swarmfeed.cli.render import (
+    export_filename,
+    printable,
+    status_text,
+    torrents_text,
+    transfer_figures,
+)
 from swarmfeed.core.identity import author_address
 from swarmfeed.core.policy import SeedPolicy
 from swarmfeed.core.units import format_state
@@ -427,6 +434,51 @@ def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None
                 rows = client.get("/api/torrents")
             except ApiError as exc:
                 raise click.ClickException(str(exc)) from exc
+
+
+@main.group()
+def torrent() -> None:
+    """Work with the torrents the node holds as other BitTorrent clients see them."""
+
+
+@torrent.command(name="export")
+@home_option
+@http_option
+@api_option
+@click.argument("infohash")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    default=None,
+    help="Where to write the .torrent file ('-' for stdout) [the name the node suggests].",
+)
+def torrent_export(
+    home: Path, http: str | None, api: str | None, infohash: str, output: Path | None
+) -> None:
+    """Save a torrent the node holds as a .torrent file (v1+v2 with piece layers for media).
+
+    INFOHASH is the v1 infohash (40 hex digits: the btih of a post's magnet link, or a
+    torrent's row in the web UI's Swarm page). Any BitTorrent client can open the file
+    (docs/clients.md).
+    """
+    infohash = infohash.strip().lower()
+    if len(infohash) != 40 or any(c not in "0123456789abcdef" for c in infohash):
+        raise click.BadParameter("a v1 infohash is 40 hex digits", param_hint="INFOHASH")
+    try:
+        data, headers = _client(home, http, api).download(f"/api/torrents/{infohash}.torrent")
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if output is not None and str(output) == "-":
+        click.echo(data, nl=False)  # bytes go to the binary stream as they are
+        return
+    target = output or Path(export_filename(headers.get("content-disposition"), infohash))
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(f"{target}: {exc.strerror}") from exc
+    err_console.print(f"wrote {len(data)} bytes to", markup=False, end=" ")
+    click.echo(str(target))
 
 
 @main.command()

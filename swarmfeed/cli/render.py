@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -47,6 +48,10 @@ def status_text(info: dict[str, Any], url: str) -> str:
             f"{format_size(info['bytes_down'])}  (now {format_rate(info['download_rate'])})",
         ),
     ]
+    reach = info.get("reachability")
+    if reach:
+        fields.append(("reachable", reach["summary"]))
+        fields += [("what to do", tip) for tip in reach["advice"]]
     width = max(len(key) for key, _ in fields)
     return "\n".join(f"{key:<{width}}  {value}" for key, value in fields)
 
@@ -54,7 +59,8 @@ def status_text(info: dict[str, Any], url: str) -> str:
 def torrents_text(rows: list[dict[str, Any]]) -> str:
     """Return the ``swarmfeed torrents`` listing: each torrent's name, then state and traffic.
 
-    Two lines per torrent rather than a table, so nothing is cut at any terminal width.
+    Lines per torrent rather than a table, so nothing is cut at any terminal width; the last
+    names its infohash (for ``swarmfeed torrent export``).
     """
     lines = []
     # Media first, what this node served most on top; feed pages (small, many) last.
@@ -71,4 +77,20 @@ def torrents_text(rows: list[dict[str, Any]]) -> str:
             f"served {format_size(row['total_upload'])}",
         ]
         lines += [f"{printable(row['label'])} ({row['kind']})", f"  {' · '.join(figures)}"]
+        if row.get("infohash"):
+            lines.append(f"  infohash {row['infohash']}")
     return "\n".join(lines) if lines else "no torrents yet"
+
+
+_ATTACHMENT = re.compile(r'filename="([A-Za-z0-9._-]{1,120}\.torrent)"')
+
+
+def export_filename(disposition: str | None, infohash: str) -> str:
+    """Return the file name a .torrent export is saved under when no -o is given.
+
+    The node suggests one in ``Content-Disposition``; only a plain name (letters, digits,
+    ``._-``, ending in .torrent, never a path) is taken, otherwise ``<infohash>.torrent``.
+    """
+    match = _ATTACHMENT.search(disposition or "")
+    name = match.group(1) if match else ""
+    return name if name and not name.startswith(".") else f"{infohash.lower()}.torrent"

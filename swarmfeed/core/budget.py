@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from swarmfeed.core.policy import FRESH_SECONDS
+from swarmfeed.core.units import format_size
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -62,12 +63,14 @@ def decide_fetch(size: int, author_used: int, budget: FetchBudget) -> FetchDecis
     """
     if size > budget.max_post_bytes:
         return FetchDecision(
-            False, f"{size} bytes is over the {budget.max_post_bytes}-byte automatic fetch limit"
+            False,
+            f"{format_size(size)} is over the {format_size(budget.max_post_bytes)} "
+            "automatic fetch limit per post",
         )
     if author_used + size > budget.author_bytes:
         return FetchDecision(
             False,
-            f"the author's automatic fetch budget of {budget.author_bytes} bytes is used up",
+            f"the author's automatic fetch budget of {format_size(budget.author_bytes)} is used up",
         )
     return FetchDecision(True)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -17,6 +19,8 @@ _BASE32 = re.compile(r"[A-Za-z2-7]{32}")
 _HEX_ANY = re.compile(r"(?:[0-9a-fA-F]{2})*")
 # BEP 52: multihash of a v2 infohash = 0x12 (sha2-256) 0x20 (32 bytes) + digest.
 _SHA256_MULTIHASH = "1220"
+MAX_PEER_HINTS = 16
+"""At most this many ``x.pe`` peer addresses are read from one magnet link."""
 
 T = TypeVar("T")
 
@@ -30,6 +34,8 @@ class Magnet:
     public_key: bytes | None = None
     salt: bytes = b""
     name: str | None = None
+    peers: tuple[tuple[str, int], ...] = ()
+    """Peer addresses from ``x.pe`` (BEP 9): where to ask for the torrent first."""
 
 
 def parse_magnet(uri: str) -> Magnet:
@@ -51,6 +57,7 @@ def parse_magnet(uri: str) -> Magnet:
     public_key: bytes | None = None
     salt: bytes | None = None
     name: str | None = None
+    peers: list[tuple[str, int]] = []
     for key, value in params:
         key = key.lower()
         if key == "xt":
@@ -71,13 +78,53 @@ def parse_magnet(uri: str) -> Magnet:
             salt = _same(salt, bytes.fromhex(value), "s")
         elif key == "dn" and name is None:
             name = value
+        elif key == "x.pe" and len(peers) < MAX_PEER_HINTS:
+            # A hint only: one that does not parse is left out, as BitTorrent clients do.
+            peer = parse_peer_address(value)
+            if peer is not None and peer not in peers:
+                peers.append(peer)
     if infohash is None and infohash_v2 is None and public_key is None:
         raise InvalidInput("magnet link has no btih, btmh or btpk")
-    return Magnet(infohash, infohash_v2, public_key, salt or b"", name)
+    return Magnet(infohash, infohash_v2, public_key, salt or b"", name, tuple(peers))
 
 
-def torrent_magnet(infohash: bytes, infohash_v2: bytes | None, name: str | None) -> str:
-    """Return the magnet link of a torrent (protocol.md §8), with both hashes when hybrid."""
+def format_peer_address(host: str, port: int) -> str:
+    """Return a peer address as BEP 9's ``x.pe`` writes it: ``1.2.3.4:6881``, ``[::1]:6881``."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError as exc:
+        raise InvalidInput(f"a peer address needs an IP address, not {host!r}") from exc
+    if not 0 < port < 65536:
+        raise InvalidInput(f"port {port} is out of range")
+    return f"[{ip.compressed}]:{port}" if ip.version == 6 else f"{ip.compressed}:{port}"
+
+
+def parse_peer_address(text: str) -> tuple[str, int] | None:
+    """Return ``(ip, port)`` of an ``x.pe`` value (``ip:port`` or ``[ipv6]:port``), or None."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not port.isascii() or not port.isdigit() or len(port) > 5:
+        return None
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    number = int(port)
+    return (ip.compressed, number) if 0 < number < 65536 else None
+
+
+def torrent_magnet(
+    infohash: bytes,
+    infohash_v2: bytes | None,
+    name: str | None,
+    peers: Sequence[tuple[str, int]] = (),
+) -> str:
+    """Return the magnet link of a torrent (protocol.md §8), with both hashes when hybrid.
+
+    ``peers`` become ``x.pe`` hints (BEP 9): addresses where this torrent is served, so a client
+    can connect at once instead of waiting for the DHT.
+    """
     if len(infohash) != 20:
         raise InvalidInput(f"v1 infohash must be 20 bytes, got {len(infohash)}")
     params = [f"xt=urn:btih:{infohash.hex()}"]
@@ -87,6 +134,8 @@ def torrent_magnet(infohash: bytes, infohash_v2: bytes | None, name: str | None)
         params.append(f"xt=urn:btmh:{_SHA256_MULTIHASH}{infohash_v2.hex()}")
     if name is not None:
         params.append(f"dn={urllib.parse.quote(name, safe='')}")
+    for host, port in peers[:MAX_PEER_HINTS]:
+        params.append(f"x.pe={urllib.parse.quote(format_peer_address(host, port), safe=':')}")
     return "magnet:?" + "&".join(params)
 
 

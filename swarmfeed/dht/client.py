@@ -178,6 +178,8 @@ class DhtClient:
         self._silent: dict[Address, float] = {}
         self._replied: dict[str, float] = {}
         self._reply_window: tuple[float, int] = (0.0, 0)
+        self.last_lookup_responders: int | None = None
+        """Nodes that answered the latest lookup (None before the first): 0 means cut off."""
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -281,6 +283,7 @@ class DhtClient:
             if response.token is not None and len(holders) < self.k:
                 seq = item.seq if item is not None else (None if response.item else response.seq)
                 holders.append(TokenHolder(node, response.token, seq))
+        self.last_lookup_responders = len(answered)
         self.log.debug(
             "get %s: %d answered, %d queried, seq %s",
             target.hex(),

@@ -142,6 +142,7 @@ class Engine:
         self._stepping_back_soon = False
         self._completed_at: dict[str, float] = {}
         self._known_peers: dict[str, set[tuple[str, int]]] = {}
+        self._external_ip: str | None = None
         self._handlers: dict[type, Callable[[Any], None]] = {
             lt.metadata_received_alert: self._on_metadata,
             lt.torrent_finished_alert: self._on_finished,
@@ -156,6 +157,7 @@ class Engine:
             lt.metadata_failed_alert: self._on_error,
             lt.session_stats_alert: self._on_stats,
             lt.listen_failed_alert: self._on_listen_failed,
+            lt.external_ip_alert: self._on_external_ip,
         }
 
     # lifecycle -------------------------------------------------------------------------------
@@ -579,6 +581,9 @@ class Engine:
 
     def _on_listen_failed(self, alert: Any) -> None:
         self.log.error("listening failed: %s", alert.message())
+
+    def _on_external_ip(self, alert: Any) -> None:
+        self._external_ip = str(alert.external_address)
 
     def _on_stats(self, alert: Any) -> None:
         values = dict(alert.values)
@@ -1038,6 +1043,8 @@ class Engine:
             total_upload=int(stats.get("net.sent_payload_bytes", 0)),
             total_download=int(stats.get("net.recv_payload_bytes", 0)),
             listen_port=int(session.listen_port()),
+            incoming_connections=int(stats.get("peer.incoming_connections", 0)),
+            external_ip=self._external_ip,
         )
 
     def dht_nodes(self) -> list[tuple[str, int]]:

@@ -78,6 +78,10 @@ class SessionStatus:
     total_upload: int
     total_download: int
     listen_port: int
+    incoming_connections: int = 0
+    """Peer connections accepted since the session started (session stats)."""
+    external_ip: str | None = None
+    """Our address as other nodes and peers see it (libtorrent's external_ip_alert), if known."""
 
 
 @dataclass(frozen=True)

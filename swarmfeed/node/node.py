@@ -16,6 +16,7 @@ from swarmfeed.core.bep44 import MutableItem
 from swarmfeed.core.feed import FeedPage, Profile, decode_head_value, decode_page, verify_page
 from swarmfeed.core.identity import KeyPair, author_address
 from swarmfeed.core.posts import SignedPost
+from swarmfeed.core.reachability import HeadPut, Verdict
 from swarmfeed.core.sync import WalkLimits
 from swarmfeed.dht.client import DhtClient
 from swarmfeed.engine.engine import Engine
@@ -31,12 +32,14 @@ from swarmfeed.engine.types import (
 from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
 from swarmfeed.node.config import Settings
 from swarmfeed.node.events import EventBus, MediaComplete
+from swarmfeed.node.export import ExportedTorrent, TorrentExporter
 from swarmfeed.node.faults import Faults
 from swarmfeed.node.follower import Follower, FollowTimings
 from swarmfeed.node.followlist import FollowList
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.node.mediaqueue import MediaQueue
 from swarmfeed.node.publisher import Publisher, Upload
+from swarmfeed.node.reachability import Reachability
 from swarmfeed.node.reconcile import Reconciler
 from swarmfeed.node.signatures import SignatureCache
 from swarmfeed.node.torrents import Progress, TorrentShelf
@@ -70,6 +73,10 @@ class NodeStatus:
     """``ready``, or why publishing waits or is refused."""
     tasks: tuple[TaskHealth, ...] = ()
     """Supervised tasks that crashed at least once (running again, or stopped)."""
+    reachability: Verdict | None = None
+    """Whether other nodes can find and reach this one, with advice when they cannot."""
+    head_put: HeadPut | None = None
+    """The latest put of our own head into the DHT."""
 
 
 class Node:
@@ -139,6 +146,9 @@ class Node:
         )
         if fresh:
             self.publisher.log_files.mark_fresh()
+        self.reach = Reachability(settings, self.engine, self.dht, clock)
+        self.publisher.on_head_put(self.reach.put_done)
+        self.exporter = TorrentExporter(self.engine)
         self.media = MediaQueue(
             self.db,
             self.engine,
@@ -201,6 +211,7 @@ class Node:
         self.engine.subscribe(self._on_engine_event)
         await self.engine.start()
         await self.dht.start()
+        self.reach.started()
         if self.db.is_empty():
             self.rebuild_index()
         self.publisher.merge_index()
@@ -356,17 +367,33 @@ class Node:
     def status(self) -> NodeStatus:
         """Return a snapshot of the node."""
         torrents = self.engine.list_status()
+        session = self.engine.session_status()
         return NodeStatus(
             author=self.author,
             address=self.address,
-            session=self.engine.session_status(),
+            session=session,
             torrents=len(torrents),
             seeding=sum(1 for t in torrents if t.is_seeding),
             follows=len(self.db.follows.authors()),
             posts=self.db.posts.count(self.author),
             publishing=self.publisher.state,
             tasks=tuple(h for h in self.supervisor.health() if h.crashes),
+            reachability=self.reach.verdict(session),
+            head_put=self.reach.head_put,
         )
+
+    def peer_addresses(self) -> tuple[tuple[str, int], ...]:
+        """Return where other clients can reach this node (``x.pe`` hints of its magnets)."""
+        return self.reach.addresses()
+
+    async def export_torrent(self, infohash: str) -> ExportedTorrent:
+        """Return a torrent this node holds as a .torrent file (piece layers included)."""
+        return await self.exporter.export(infohash)
+
+    def fetch_media(self, infohash: str) -> None:
+        """Fetch a followed post's media now (a person asked), or raise NotFound."""
+        if not self.media.request(infohash.lower()):
+            raise NotFound(f"no media torrent {infohash}")
 
     async def media_file(self, infohash: str, path: str, timeout: float = 60.0) -> FileEntry:
         """Return the file ``path`` of media torrent ``infohash`` or raise NotFound.

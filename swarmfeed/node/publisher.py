@@ -38,7 +38,7 @@ from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.media import guess_mime
 from swarmfeed.core.paths import check_component
 from swarmfeed.core.posts import MAX_CREATED, MediaFile, MediaRef, Post, SignedPost, sign_post
-from swarmfeed.dht.client import DhtClient
+from swarmfeed.dht.client import DhtClient, PutResult
 from swarmfeed.errors import InvalidInput, SwarmfeedError, TooLarge, UnsafePath
 from swarmfeed.node.events import EventBus, PostAdded
 from swarmfeed.node.faults import Faults
@@ -122,6 +122,7 @@ class Publisher:
         self._dht_answered = False
         self._put_task: asyncio.Task[None] | None = None
         self._head_listeners: list[Callable[[MutableItem], None]] = []
+        self._put_listeners: list[Callable[[MutableItem, PutResult], None]] = []
 
     # state -----------------------------------------------------------------------------------
 
@@ -132,6 +133,10 @@ class Publisher:
     def on_head_signed(self, listener: Callable[[MutableItem], None]) -> None:
         """Call ``listener(item)`` after every new head this author signs."""
         self._head_listeners.append(listener)
+
+    def on_head_put(self, listener: Callable[[MutableItem, PutResult], None]) -> None:
+        """Call ``listener(item, result)`` after every attempt to put our head into the DHT."""
+        self._put_listeners.append(listener)
 
     def _facts(self) -> OwnLogFacts:
         head = self.log_files.head()
@@ -375,12 +380,16 @@ class Publisher:
         while True:
             try:
                 result = await self.dht.put_mutable(item)
+                for listener in self._put_listeners:
+                    listener(item, result)
                 if result.stored > 0:
                     log.info("head seq %d stored on %d DHT nodes", item.seq, result.stored)
                     return
                 log.warning("head seq %d stored on no DHT node yet; retrying", item.seq)
             except OSError as exc:
                 log.warning("putting head seq %d failed: %s", item.seq, exc)
+                for listener in self._put_listeners:
+                    listener(item, PutResult(0, 0))
             await asyncio.sleep(delay)  # back-off between DHT retries, not a wait for an event
             delay = min(delay * 2, 60.0)
 

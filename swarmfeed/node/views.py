@@ -8,15 +8,18 @@ an API client always see the same facts. Field names are part of the HTTP contra
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from pydantic import BaseModel
 
 from swarmfeed.core.identity import author_address
-from swarmfeed.core.magnet import torrent_magnet
+from swarmfeed.core.magnet import format_peer_address, torrent_magnet
+from swarmfeed.engine.types import TorrentStatus
 from swarmfeed.errors import InvalidInput
+from swarmfeed.node.labels import torrent_post
 from swarmfeed.node.node import Node, NodeStatus
-from swarmfeed.store.database import Cursor, FollowRow, StoredPost
+from swarmfeed.store.database import Cursor, FollowRow, StoredPost, TorrentRow
 
 # SQLite integers are signed 64-bit; a cursor outside that range can name no stored post.
 _INT64 = 2**63
@@ -51,6 +54,15 @@ class MediaView(BaseModel):
     download_rate: int
     total_upload: int
     distributed_copies: float
+    torrent_url: str
+    """Where the .torrent file is exported (GET)."""
+    fetch: str
+    """Where this node's fetch of it stands: ``queued``, ``fetching``, ``complete``, ``skipped``
+    (not fetched on its own: over the size or the author's budget), ``refused`` or ``unknown``."""
+    fetch_reason: str | None = None
+    """Why it was skipped or refused."""
+    fetch_url: str
+    """Where to ``POST`` to fetch it now."""
 
 
 class PostView(BaseModel):
@@ -101,6 +113,26 @@ class TaskView(BaseModel):
     last_crash: float | None
 
 
+class ReachabilityView(BaseModel):
+    """Whether other nodes can find and reach this one (core/reachability), and what to do."""
+
+    state: str
+    """``starting``, ``online``, ``limited`` or ``offline``."""
+    summary: str
+    advice: list[str]
+    dht_nodes: int
+    head_seq: int | None
+    """Seq of our head at its latest put into the DHT (None: nothing put since start)."""
+    head_stored_on: int | None
+    """DHT nodes that stored it."""
+    head_put_at: float | None
+    """When that put ended (POSIX seconds)."""
+    incoming_connections: int
+    """Peer connections accepted since start."""
+    addresses: list[str]
+    """Addresses handed out as ``x.pe`` peer hints with this node's magnet links."""
+
+
 class StatusView(BaseModel):
     """What the node is doing."""
 
@@ -122,6 +154,26 @@ class StatusView(BaseModel):
     against the DHT)."""
     tasks: list[TaskView] = []
     """Background tasks that crashed at least once: restarted, or stopped."""
+    reachability: ReachabilityView | None = None
+
+
+def reachability_view(status: NodeStatus) -> ReachabilityView | None:
+    """Describe the node's reachability verdict and the facts behind it."""
+    verdict = status.reachability
+    if verdict is None:
+        return None
+    put = status.head_put
+    return ReachabilityView(
+        state=verdict.level.value,
+        summary=verdict.summary,
+        advice=list(verdict.advice),
+        dht_nodes=status.session.dht_nodes,
+        head_seq=put.seq if put else None,
+        head_stored_on=put.stored if put else None,
+        head_put_at=put.at if put else None,
+        incoming_connections=status.session.incoming_connections,
+        addresses=[format_peer_address(host, port) for host, port in verdict.addresses],
+    )
 
 
 def status_view(status: NodeStatus) -> StatusView:
@@ -152,6 +204,7 @@ def status_view(status: NodeStatus) -> StatusView:
             )
             for t in status.tasks
         ],
+        reachability=reachability_view(status),
     )
 
 
@@ -188,11 +241,14 @@ def media_view(node: Node, stored: StoredPost) -> MediaView | None:
         return None
     infohash = media.infohash.hex()
     status = node.torrent_status(infohash)
+    row = node.db.media.get(infohash)
     return MediaView(
         infohash=infohash,
         infohash_v2=media.infohash_v2.hex(),
         name=media.name,
-        magnet=torrent_magnet(media.infohash, media.infohash_v2, media.name),
+        magnet=torrent_magnet(
+            media.infohash, media.infohash_v2, media.name, node.peer_addresses() if status else ()
+        ),
         total_size=media.total_size,
         files=[
             MediaFileView(
@@ -212,7 +268,29 @@ def media_view(node: Node, stored: StoredPost) -> MediaView | None:
         download_rate=status.download_rate if status else 0,
         total_upload=status.all_time_upload if status else 0,
         distributed_copies=status.distributed_copies if status else 0.0,
+        torrent_url=f"/api/torrents/{infohash}.torrent",
+        fetch=row.state.value if row else "unknown",
+        fetch_reason=row.reason if row else None,
+        fetch_url=f"/api/media/{infohash}/fetch",
     )
+
+
+def torrent_magnet_of(
+    node: Node,
+    row: TorrentRow | None,
+    status: TorrentStatus,
+    peers: Sequence[tuple[str, int]],
+) -> str:
+    """Return the magnet link of a torrent the node holds, with ``peers`` as ``x.pe`` hints.
+
+    Media are hybrid: both infohashes come from the post. Pages are v1 only (protocol.md §5).
+    ``peers`` is ``node.peer_addresses()``, asked once for a whole listing.
+    """
+    stored = torrent_post(node.db, row)
+    media = stored.signed.post.media if stored else None
+    infohash = bytes.fromhex(status.infohash)
+    v2 = media.infohash_v2 if media is not None and media.infohash == infohash else None
+    return torrent_magnet(infohash, v2, status.name or None, peers)
 
 
 def follow_view(node: Node, row: FollowRow) -> FollowView:

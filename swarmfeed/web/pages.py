@@ -22,6 +22,7 @@ from swarmfeed.node.views import (
     post_view,
     status_view,
     timeline_view,
+    torrent_magnet_of,
 )
 from swarmfeed.web import render
 
@@ -203,9 +204,19 @@ async def unfollow_submit(
     return RedirectResponse(safe_local_path(next_page, "/following"), status_code=303)
 
 
+@router.post("/media/{infohash}/fetch")
+async def fetch_submit(
+    node: NodeDep, infohash: str, next_page: Annotated[str | None, Form(alias="next")] = None
+) -> Response:
+    """Fetch media the node did not fetch on its own, then go back to the page (``next``)."""
+    node.fetch_media(infohash)
+    return RedirectResponse(safe_local_path(next_page, "/"), status_code=303)
+
+
 @router.get("/swarm", response_class=HTMLResponse)
 async def swarm_page(request: Request, node: NodeDep, templates: TemplatesDep) -> HTMLResponse:
     """Show what this node seeds and downloads, peers and rates, bytes served to others."""
+    peers = node.peer_addresses()
     torrents = [
         {
             "infohash": status.infohash,
@@ -222,6 +233,7 @@ async def swarm_page(request: Request, node: NodeDep, templates: TemplatesDep) -
             "download_rate": status.download_rate,
             "uploaded": status.all_time_upload,
             "copies": status.distributed_copies,
+            "magnet": torrent_magnet_of(node, row, status, peers),
         }
         for row, status in sorted(
             node.torrents(),

@@ -7,6 +7,7 @@ rates and names the way the web UI does.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from swarmfeed.cli.main import main
+from swarmfeed.core import bencoding
 from swarmfeed.core.units import format_size
 from swarmfeed.localswarm import LocalNode, LocalSwarm
 
@@ -127,3 +129,69 @@ def test_torrents_watch_ends_when_everything_is_complete(pair: Pair) -> None:
     assert result.exit_code == 0, result.output
     assert f"{format_size(FILE_SIZE)} / {format_size(FILE_SIZE)}" in result.stderr
     assert "first-song.ogg — Ana" in result.stderr
+
+
+def media_infohash(node: LocalNode) -> str:
+    [media] = [t for t in node.api("GET", "/api/torrents") if t["kind"] == "media"]
+    return str(media["infohash"])
+
+
+def test_torrents_names_each_infohash_for_export(pair: Pair) -> None:
+    stdout, _ = run(pair.ben, "torrents")
+
+    assert f"  infohash {media_infohash(pair.ben)}" in stdout.splitlines()
+
+
+def test_torrent_export_writes_a_hybrid_torrent_with_piece_layers(
+    pair: Pair, tmp_path: Path
+) -> None:
+    infohash = media_infohash(pair.ben)
+    target = tmp_path / "song.torrent"
+
+    stdout, stderr = run(pair.ben, "torrent", "export", infohash.upper(), "-o", str(target))
+
+    assert stdout.strip() == str(target)
+    assert "wrote" in stderr
+    torrent = bencoding.decode(target.read_bytes())
+    info = bencoding.encode(torrent[b"info"])
+    assert hashlib.sha1(info).hexdigest() == infohash
+    post = pair.ben.api("GET", f"/api/posts/{pair.post_id}")
+    assert hashlib.sha256(info).hexdigest() == post["media"]["infohash_v2"]
+    [root] = [e[b""][b"pieces root"] for e in torrent[b"info"][b"file tree"].values()]
+    pieces = -(-FILE_SIZE // torrent[b"info"][b"piece length"])
+    assert len(torrent[b"piece layers"][root]) == 32 * pieces
+
+
+def test_torrent_export_names_the_file_as_the_node_suggests(
+    pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    infohash = media_infohash(pair.ben)
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["torrent", "export", infohash, "--api", pair.ben.url])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"post-0-{infohash[:8]}.torrent"
+    saved = (tmp_path / result.stdout.strip()).read_bytes()
+    piped = runner.invoke(main, ["torrent", "export", infohash, "-o", "-", "--api", pair.ben.url])
+    assert piped.exit_code == 0
+    assert piped.stdout_bytes == saved
+
+
+def test_torrent_export_of_a_page_is_v1(pair: Pair, tmp_path: Path) -> None:
+    [page] = [t for t in pair.ana.api("GET", "/api/torrents") if t["kind"] == "page"]
+    target = tmp_path / "page.torrent"
+
+    run(pair.ana, "torrent", "export", page["infohash"], "-o", str(target))
+
+    torrent = bencoding.decode(target.read_bytes())
+    assert set(torrent) == {b"info"}
+    assert hashlib.sha1(bencoding.encode(torrent[b"info"])).hexdigest() == page["infohash"]
+
+
+def test_torrent_export_says_what_went_wrong(pair: Pair) -> None:
+    unknown = CliRunner().invoke(main, ["torrent", "export", "ab" * 20, "--api", pair.ben.url])
+    assert unknown.exit_code == 1
+    assert "404" in unknown.output and "holds no torrent" in unknown.output
+    malformed = CliRunner().invoke(main, ["torrent", "export", "xyz", "--api", pair.ben.url])
+    assert malformed.exit_code == 2
+    assert "40 hex digits" in malformed.output

@@ -24,7 +24,7 @@ def test_small_media_within_budget_is_fetched() -> None:
 def test_media_over_the_post_cap_waits_to_be_opened() -> None:
     decision = decide_fetch(101, 0, BUDGET)
     assert not decision.automatic
-    assert decision.reason is not None and "101 bytes" in decision.reason
+    assert decision.reason is not None and "101 Bytes is over the 100 Bytes" in decision.reason
 
 
 def test_media_over_the_author_budget_waits_to_be_opened() -> None:

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from swarmfeed.cli.render import printable, status_text, torrents_text, transfer_figures
+from swarmfeed.cli.render import (
+    export_filename,
+    printable,
+    status_text,
+    torrents_text,
+    transfer_figures,
+)
 
 ADDRESS = "magnet:?xs=urn:btpk:" + "ab" * 32
 
@@ -25,6 +32,7 @@ def torrent(**changes: Any) -> dict[str, Any]:
         "download_rate": 0,
         "upload_rate": 3,
         "total_upload": 1536,
+        "infohash": "5c" * 20,
     }
     return row | changes
 
@@ -73,8 +81,10 @@ def test_torrents_are_named_with_state_and_traffic() -> None:
     assert torrents_text(rows).splitlines() == [
         "clip.webm — Ana (media)",
         "  seeding · 3.0 MiB · 1 peer · ↓ — · ↑ — · served 1.5 KiB",
+        "  infohash " + "5c" * 20,
         "feed page of Ana (page)",
         "  downloading metadata 25% · 600 Bytes · 2 peers · ↓ 1.5 MiB/s · ↑ — · served 1.5 KiB",
+        "  infohash " + "5c" * 20,
     ]
     assert torrents_text([]) == "no torrents yet"
 
@@ -97,3 +107,17 @@ def test_printable_output_has_no_control_characters(text: str) -> None:
     shown = printable(text)
     assert len(shown) == len(text)
     assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in shown)
+
+
+@pytest.mark.parametrize(
+    ("disposition", "expected"),
+    [
+        ('attachment; filename="post-3-0123abcd.torrent"', "post-3-0123abcd.torrent"),
+        ('attachment; filename="../evil.torrent"', "ab" * 20 + ".torrent"),
+        ('attachment; filename=".hidden.torrent"', "ab" * 20 + ".torrent"),
+        ('attachment; filename="clip.exe"', "ab" * 20 + ".torrent"),
+        (None, "ab" * 20 + ".torrent"),
+    ],
+)
+def test_export_file_name_is_a_plain_name(disposition: str | None, expected: str) -> None:
+    assert export_filename(disposition, "AB" * 20) == expected

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from swarmfeed.core.magnet import Magnet, parse_magnet, torrent_magnet
+from swarmfeed.core.magnet import (
+    MAX_PEER_HINTS,
+    Magnet,
+    format_peer_address,
+    parse_magnet,
+    parse_peer_address,
+    torrent_magnet,
+)
 from swarmfeed.errors import InvalidInput
 
 IH = bytes(range(20))
@@ -129,3 +137,79 @@ def test_parse_rejects(link: str) -> None:
 def test_parse_rejects_non_text() -> None:
     with pytest.raises(InvalidInput):
         parse_magnet(b"magnet:?")  # type: ignore[arg-type]
+
+
+# x.pe peer hints (BEP 9) --------------------------------------------------------------------
+
+
+def test_peer_hints_follow_the_hashes_and_name() -> None:
+    link = torrent_magnet(IH, IH2, "post-0", [("127.0.1.10", 6881), ("2001:db8::1", 7000)])
+    assert link == (
+        f"magnet:?xt=urn:btih:{IH.hex()}&xt=urn:btmh:1220{IH2.hex()}&dn=post-0"
+        "&x.pe=127.0.1.10:6881&x.pe=%5B2001:db8::1%5D:7000"
+    )
+    assert parse_magnet(link).peers == (("127.0.1.10", 6881), ("2001:db8::1", 7000))
+
+
+def test_no_peers_no_hint() -> None:
+    assert "x.pe" not in torrent_magnet(IH, None, "page", [])
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "shown", "parsed"),
+    [
+        ("10.0.0.1", 1, "10.0.0.1:1", "10.0.0.1"),
+        ("::1", 65535, "[::1]:65535", "::1"),
+        ("2001:0db8:0000::0001", 80, "[2001:db8::1]:80", "2001:db8::1"),
+    ],
+)
+def test_format_peer_address(host: str, port: int, shown: str, parsed: str) -> None:
+    assert format_peer_address(host, port) == shown
+    assert parse_peer_address(shown) == (parsed, port)
+
+
+@pytest.mark.parametrize(
+    ("host", "port"), [("example.org", 80), ("1.2.3.4", 0), ("1.2.3.4", 65536), ("", 1)]
+)
+def test_format_peer_address_refuses(host: str, port: int) -> None:
+    with pytest.raises(InvalidInput):
+        format_peer_address(host, port)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.2.3.4",
+        "1.2.3.4:",
+        "1.2.3.4:0",
+        "1.2.3.4:70000",
+        "host:80",
+        "[::1:80",
+        "1.2.3.4:８０",
+        "1.2.3.4:123456",
+        "::1:80x",
+        "",
+    ],
+)
+def test_bad_peer_hints_are_left_out(text: str) -> None:
+    assert parse_peer_address(text) is None
+    assert parse_magnet(f"magnet:?xt=urn:btih:{IH.hex()}&x.pe={text}").peers == ()
+
+
+def test_peer_hints_are_bounded_and_unique() -> None:
+    hints = "".join(f"&x.pe=10.0.0.{i % 40}:1" for i in range(100))
+    peers = parse_magnet(f"magnet:?xt=urn:btih:{IH.hex()}{hints}").peers
+    assert len(peers) == len(set(peers)) <= MAX_PEER_HINTS
+
+
+@given(
+    st.lists(st.tuples(st.ip_addresses().map(str), st.integers(1, 65535)), max_size=MAX_PEER_HINTS)
+)
+def test_peer_hints_round_trip(peers: list[tuple[str, int]]) -> None:
+    link = torrent_magnet(IH, None, None, peers)
+    expected: list[tuple[str, int]] = []
+    for host, port in peers:
+        entry = (ipaddress.ip_address(host).compressed, port)
+        if entry not in expected:
+            expected.append(entry)
+    assert list(parse_magnet(link).peers) == expected

@@ -177,7 +177,10 @@ def test_swarm_table_uses_the_width_and_names_every_torrent(
     assert any(n.startswith("bob.png — Bob") for n in names), names  # the node's own post
     assert not [n for n in names if re.match(r"post-\d+", n)], names
     own = page.locator("[data-torrents] tr", has_text="bob.png — Bob")
-    expect(own.locator("td.main a")).to_have_attribute("href", f"/posts/{world.bob_post}")
+    expect(own.locator("td.main a[href^='/posts/']")).to_have_attribute(
+        "href", f"/posts/{world.bob_post}"
+    )
+    expect(own.locator("td.main a[download]")).to_have_text(".torrent")
     expect(own.locator("[data-t=total_upload]")).not_to_have_text("0 Bytes")
 
     rates = page.locator("[data-t=download_rate], [data-t=upload_rate]").all_inner_texts()

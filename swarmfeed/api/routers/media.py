@@ -1,4 +1,7 @@
-"""GET /api/media/{infohash}/{path}: a media file with HTTP Range, streamed from the swarm."""
+"""GET /api/media/{infohash}/{path}: a media file with HTTP Range, streamed from the swarm.
+
+POST /api/media/{infohash}/fetch: fetch media the node did not fetch on its own.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 from starlette.types import Send
 
 from swarmfeed.engine.types import FileEntry
@@ -79,6 +83,26 @@ def signed_mime(node: Node, infohash: str, path: str) -> str | None:
     if media is None:
         return None
     return next((f.mime for f in media.files if f.path == path), None)
+
+
+class FetchOut(BaseModel):
+    """Where a fetch asked for stands."""
+
+    infohash: str
+    fetch: str
+    """The media's fetch state now: ``queued`` (waiting for a slot), ``fetching``, ``complete``."""
+
+
+@router.post("/{infohash}/fetch", status_code=status.HTTP_202_ACCEPTED)
+async def fetch_media(node: NodeDep, infohash: str) -> FetchOut:
+    """Fetch a post's media now: media over the automatic limits waits for this (or an open).
+
+    Nothing is sent back but the state; the progress shows in ``GET /api/posts/{id}``.
+    """
+    infohash = infohash.lower()
+    node.fetch_media(infohash)
+    row = node.db.media.get(infohash)
+    return FetchOut(infohash=infohash, fetch=row.state.value if row else "unknown")
 
 
 @router.get("/{infohash}/{path:path}")

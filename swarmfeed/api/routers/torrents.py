@@ -1,12 +1,14 @@
-"""GET /api/torrents: what this node seeds and downloads, with peers and rates."""
+"""GET /api/torrents: what this node seeds and downloads; GET /api/torrents/{ih}.torrent."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
+from swarmfeed.core.torrentfile import TORRENT_MIME
 from swarmfeed.http.deps import NodeDep
 from swarmfeed.node.labels import torrent_label, torrent_post_id
+from swarmfeed.node.views import torrent_magnet_of
 
 router = APIRouter(prefix="/api", tags=["torrents"])
 
@@ -36,11 +38,16 @@ class TorrentOut(BaseModel):
     error: str | None
     completed_at: float | None = None
     """When this node finished downloading it (POSIX seconds); null if it never downloaded it."""
+    magnet: str
+    """Its magnet link, with this node's reachable addresses as ``x.pe`` peer hints."""
+    torrent_url: str
+    """Where its .torrent file is exported."""
 
 
 @router.get("/torrents")
 async def list_torrents(node: NodeDep) -> list[TorrentOut]:
     """Return every torrent with its state, peers, rates and bytes served to others."""
+    peers = node.peer_addresses()
     return [
         TorrentOut(
             infohash=status.infohash,
@@ -63,6 +70,30 @@ async def list_torrents(node: NodeDep) -> list[TorrentOut]:
             distributed_copies=status.distributed_copies,
             error=status.error,
             completed_at=status.completed_at,
+            magnet=torrent_magnet_of(node, row, status, peers),
+            torrent_url=f"/api/torrents/{status.infohash}.torrent",
         )
         for row, status in node.torrents()
     ]
+
+
+@router.get(
+    "/torrents/{infohash}.torrent",
+    response_class=Response,
+    responses={200: {"content": {TORRENT_MIME: {}}, "description": "the .torrent file"}},
+)
+async def export_torrent(node: NodeDep, infohash: str) -> Response:
+    """Return a torrent this node holds as a .torrent file (BEP 3; BEP 52 piece layers).
+
+    Media are hybrid v1+v2 torrents, exported with their piece layers once complete here; feed
+    pages are v1 torrents. 404 for a torrent the node does not hold, 409 while incomplete.
+    """
+    exported = await node.export_torrent(infohash)
+    return Response(
+        exported.data,
+        media_type=TORRENT_MIME,
+        headers={
+            "Content-Disposition": f'attachment; filename="{exported.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

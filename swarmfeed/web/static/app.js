@@ -160,6 +160,7 @@
         if (el.hasAttribute("data-bytes")) el.textContent = humanBytes(status[key]);
         else setCount(el, status[key]);
       }
+      showReachability(status.reachability);
     } catch (_) { /* node restarting: keep the old figures */ }
     const table = $("[data-torrents]");
     if (!table) return;
@@ -179,6 +180,48 @@
       }
     } catch (_) { /* try again next round */ }
   }
+
+  // The offline banner and the reachability word follow /api/status (our own text, not a peer's).
+  function showReachability(reach) {
+    if (!reach) return;
+    const banner = $("[data-offline]");
+    if (banner) {
+      banner.hidden = reach.state !== "offline";
+      $('[data-reach="summary"]', banner).textContent = reach.summary;
+      $('[data-reach="advice"]', banner).textContent = reach.advice.join(" ");
+    }
+    for (const el of $$("[data-reach-state]")) {
+      el.textContent = reach.state;
+      el.className = `reach reach-${reach.state}`;
+      el.title = reach.summary;
+    }
+    $("[data-node-status]")?.setAttribute("data-reach-level", reach.state);
+  }
+
+  // ---- media held back: fetch when asked, then show the card with its media ---------------
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form[data-fetch]");
+    if (!form) return;
+    event.preventDefault();
+    const card = form.closest("[data-post-id]");
+    const button = $("button", form);
+    button.disabled = true;
+    button.textContent = "Fetching…";
+    try {
+      const url = `/api/media/${encodeURIComponent(form.dataset.fetch)}/fetch`;
+      const asked = await fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf(), Accept: "application/json" } });
+      if (!asked.ok) throw new Error(`${url}: ${asked.status}`);
+      const response = await fetch(`/fragments/posts/${encodeURIComponent(card.dataset.postId)}`, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(`fragment: ${response.status}`);
+      const template = document.createElement("template");
+      template.innerHTML = (await response.text()).trim();  // our own server-escaped markup
+      const fresh = template.content.firstElementChild;
+      if (fresh) card.replaceWith(fresh);
+      watchHealth();
+    } catch (_) {
+      form.submit();  // the plain form does the same and comes back here
+    }
+  });
 
   // ---- compose with upload and hashing progress -------------------------------------------
   function setupCompose() {
