@@ -210,6 +210,7 @@ def test_renewals_failures_and_expiry() -> None:
     assert [p.addr for p in ps.to_renew(155.0, ())] == [host(0)]
     ps.failed(host(0), 155.0)
     assert ps.next_due(155.0) == 165.0
+    assert ps.next_due(165.0) == 300.0  # the renewal due at 165 is the caller's to send
     assert ps.expire(299.0) == []
     assert ps.expire(300.0) == [host(0)]
     assert not ps.live
@@ -223,13 +224,12 @@ def test_refusals_pause_a_candidate() -> None:
     ps.refused(host(0), 0.0, full=True)
     ps.refused(host(1), 0.0, full=False)
     assert ps.to_try(4.0, ()) == []
-    assert ps.exhausted(4.0, ())
-    assert not ps.exhausted(4.0, [host(0)])  # still waiting for an answer
+    ps.lookup_done(0.0)
+    assert ps.next_due(4.0) == 5.0
     assert ps.to_try(5.0, ()) == [host(1)]
     ps.failed(host(1), 5.0)
+    assert ps.next_due(5.0) == 15.0  # a second failure: twice the pause
     assert ps.to_try(60.0, ()) == [host(0)]
-    ps.lookup_done(60.0)
-    assert ps.next_due(60.0) == 60.0  # host(0) may be tried again
 
 
 def test_a_refused_renewal_drops_the_parent() -> None:
@@ -262,8 +262,9 @@ def test_lookups_back_off_while_parents_are_missing() -> None:
         times.append(ps.next_due(now) - now)
         now = ps.next_due(now)
     assert times == [2.0, 4.0, 8.0, 8.0, 8.0]
-    ps.lookup_soon(now + 1)
-    assert ps.lookup_due(now + 1)
+    ps.lookup_started()
+    assert not ps.lookup_due(now + 10_000)
+    assert ps.next_due(now) == now + 1200.0  # nothing else is known: the steady pause
 
 
 def test_candidates_are_bounded() -> None:
@@ -326,7 +327,7 @@ def test_parent_set_invariants(ops: list[tuple[str, int, int | None]]) -> None:
         else:
             now += 100.0
             ps.expire(now)
-        assert ps.next_due(now) >= now
+        assert ps.next_due(now) > now
         assert len(ps.candidates) <= policy.max_candidates + len(ps.parents)
         assert len(ps.parents) <= 2 * policy.want + 1
         assert ps.live == any(p.hops is not None for p in ps.parents)

@@ -11,6 +11,7 @@ value passed in: the service performs the I/O and reports back.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -211,9 +212,9 @@ class ParentSet:
             self._next_lookup = now + self._lookup_delay
             self._lookup_delay = min(self._lookup_delay * 2, self.policy.lookup_max)
 
-    def lookup_soon(self, now: float) -> None:
-        """Ask for a lookup at ``now`` (e.g. every candidate failed)."""
-        self._next_lookup = min(self._next_lookup, now)
+    def lookup_started(self) -> None:
+        """Record that a lookup is under way: none is due until ``lookup_done``."""
+        self._next_lookup = math.inf
 
     # decisions -------------------------------------------------------------------------------
 
@@ -250,22 +251,19 @@ class ParentSet:
         pathless = [addr for addr, p in self._parents.items() if p.hops is None]
         return pathless[: max(0, excess)]
 
-    def exhausted(self, now: float, busy: Collection[Address]) -> bool:
-        """Return whether parents are missing and no candidate can be tried now."""
-        return (
-            not self.satisfied
-            and not self.to_try(now, busy)
-            and not any(addr not in self._parents for addr in busy)
-        )
-
     def next_due(self, now: float) -> float:
-        """Return the earliest time something is due (a lookup, a renewal, an expiry, a retry)."""
+        """Return the next time after ``now`` something falls due (lookup, renewal, retry).
+
+        What is due at ``now`` already is the caller's to act on (or waits for a reply in flight,
+        whose arrival is the next event).
+        """
         times = [self._next_lookup]
         for parent in self._parents.values():
             times += [parent.renew_at, parent.expires]
         if not self.satisfied:
             times += [c.retry_at for c in self._candidates.values() if c.addr not in self._parents]
-        return max(now, min(times))
+        later = [t for t in times if now < t < math.inf]
+        return min(later, default=now + self.policy.lookup_steady)
 
     # internals -------------------------------------------------------------------------------
 

@@ -1,0 +1,339 @@
+"""The push channel's front: what the node wires in (protocol.md §10).
+
+Three sources of new heads meet here: the author's own publisher (pushed with ``hops`` 0), pushes
+from parents (verified, offered to the follower, relayed) and heads the follower stored after a
+DHT poll (relayed if nobody pushed them). Duplicate suppression makes each node relay each head
+of an author at most once, so the tree's cycles cost one dropped copy, never a loop. A push
+never bypasses the follower's checks: it is only offered as a candidate head.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ipaddress
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from swarmfeed.core.bep44 import MutableItem, verify_item
+from swarmfeed.core.push import wire
+from swarmfeed.core.push.children import ChildLimits, ChildTable
+from swarmfeed.core.push.dedup import Seen, SeenHeads
+from swarmfeed.core.push.parents import ParentPolicy
+from swarmfeed.core.push.ratelimit import KeyedLimiter
+from swarmfeed.core.push.tokens import AddressTokens
+from swarmfeed.errors import InvalidInput, SwarmfeedError
+from swarmfeed.push.holder import Holder
+from swarmfeed.push.link import AuthorLink
+from swarmfeed.push.rendezvous import Rendezvous
+from swarmfeed.push.rpc import ChannelRpc, RpcLimits
+from swarmfeed.push.udp import Address, Datagrams, Handler, open_udp
+
+log = logging.getLogger("swarmfeed.push")
+
+Bind = Callable[[Handler], Awaitable[Datagrams]]
+
+
+@dataclass(frozen=True)
+class PushConfig:
+    """Where the channel listens and its limits and timings."""
+
+    host: str = "0.0.0.0"  # noqa: S104 - the node's listen host is passed in
+    port: int = 0
+    fallback: bool = True
+    """Bind any free port when ``port`` is busy (for the default port, not a configured one)."""
+    children: ChildLimits = field(default_factory=ChildLimits)
+    parents: ParentPolicy = field(default_factory=ParentPolicy)
+    rpc: RpcLimits = field(default_factory=RpcLimits)
+    announce_interval: float = 1200.0
+    """Seconds between announcements at a rendezvous (libtorrent forgets them after 45 min)."""
+    relay_rate: float = 5.0
+    relay_burst: float = 10.0
+    """Heads of one author relayed per second; a newer head waits for the bucket, never lost."""
+    unknown_hops: int = 8
+    """The ``hops`` sent with a head learned outside the channel by a node without a path."""
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    """How new heads of a followed author reach this node."""
+
+    live: bool
+    """Subscribed to a holder with a path to the author: new heads are pushed."""
+    path_length: int | None
+    """Hops from the author (1: the author's node pushes to us directly)."""
+    parents: int
+
+
+@dataclass(frozen=True)
+class PushStats:
+    """Counters of the channel since start."""
+
+    endpoint: Address | None
+    own_pushes: int
+    """Push messages this node sent for heads its own author signed."""
+    pushes_sent: int
+    heads_received: int
+    duplicates: int
+    subscribers: int
+    refused: dict[str, int]
+
+
+class PushService:
+    """Subscribes to holders of followed authors, serves subscribers, relays new heads."""
+
+    def __init__(
+        self,
+        own_key: bytes,
+        config: PushConfig,
+        rendezvous: Rendezvous,
+        *,
+        offer_head: Callable[[str, MutableItem], None],
+        stored_head: Callable[[str], MutableItem | None],
+        clock: Callable[[], float] = time.monotonic,
+        bind: Bind | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.own_key = own_key
+        self.config = config
+        self.rendezvous = rendezvous
+        self.offer_head = offer_head
+        self.stored_head = stored_head
+        self.clock = clock
+        self._bind = bind
+        self._rng = rng or random.Random()
+        self.rpc = ChannelRpc(self._on_query, clock, config.rpc)
+        self.holder = Holder(
+            self.rpc,
+            ChildTable(config.children),
+            AddressTokens(),
+            held=self._held,
+            hops=self._hops,
+            clock=clock,
+        )
+        self.seen = SeenHeads()
+        self._links: dict[bytes, AuthorLink] = {}
+        self._relay_limit: KeyedLimiter[bytes] = KeyedLimiter(config.relay_rate, config.relay_burst)
+        self._held_back: dict[bytes, tuple[MutableItem, int, Address | None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._counts: collections.Counter[str] = collections.Counter()
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind the channel's socket and start announcing our own author."""
+        if self._bind is not None:
+            datagrams = await self._bind(self.rpc.datagram_received)
+        else:
+            datagrams = await open_udp(
+                self.config.host,
+                self.config.port,
+                self.rpc.datagram_received,
+                fallback=self.config.fallback,
+            )
+        self.rpc.attach(datagrams)
+        own = self.stored_head(self.own_key.hex())
+        if own is not None:
+            self.seen.record(self.own_key, own.seq, own.value)
+        self._spawn(self._announce_own())
+        log.info("push channel on %s:%d", *datagrams.local_address)
+
+    async def close(self) -> None:
+        """Stop every loop, tell parents goodbye, close the socket."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        links, self._links = list(self._links.values()), {}
+        await asyncio.gather(*(link.close(unsubscribe=True) for link in links))
+        self.rpc.close()
+
+    @property
+    def endpoint(self) -> Address | None:
+        """Return the channel's bound endpoint."""
+        return self.rpc.local_address
+
+    # what the node tells us ------------------------------------------------------------------
+
+    def track(self, author: str) -> None:
+        """Start keeping parents for the followed ``author`` (hex key)."""
+        key = bytes.fromhex(author)
+        if key == self.own_key or key in self._links:
+            return
+        stored = self.stored_head(author)
+        if stored is not None:
+            self.seen.record(key, stored.seq, stored.value)
+        link = AuthorLink(
+            key,
+            self.rpc,
+            self.rendezvous,
+            self.config.parents,
+            clock=self.clock,
+            announce_port=self._announce_port,
+            is_self=self._is_self,
+            announce_interval=self.config.announce_interval,
+            rng=self._rng,
+        )
+        self._links[key] = link
+        link.start()
+
+    def untrack(self, author: str) -> None:
+        """Stop following ``author``: unsubscribe, forget its subscribers."""
+        key = bytes.fromhex(author)
+        link = self._links.pop(key, None)
+        self.holder.drop_author(key)
+        self.seen.forget(key)
+        if link is not None:
+            self._spawn(link.close(unsubscribe=True))
+
+    def on_own_head(self, item: MutableItem) -> None:
+        """Push a head our own author just signed to its subscribers (hops 0)."""
+        if item.public_key == self.own_key and self.seen.record(self.own_key, item.seq, item.value):
+            self._relay(item, 0, None)
+
+    def on_head_stored(self, author: str, item: MutableItem) -> None:
+        """Relay a head the follower stored, unless it was relayed already (e.g. it was pushed)."""
+        key = bytes.fromhex(author)
+        link = self._links.get(key)
+        if link is not None and self.seen.record(key, item.seq, item.value):
+            self._relay(item, link.parents.path_length or self.config.unknown_hops, None)
+
+    def status(self, author: str) -> LiveStatus:
+        """Return whether new heads of ``author`` are pushed to us, and over how many hops."""
+        link = self._links.get(bytes.fromhex(author))
+        if link is None:
+            return LiveStatus(False, None, 0)
+        parents = link.parents
+        return LiveStatus(parents.live, parents.path_length, len(parents.good))
+
+    def stats(self) -> PushStats:
+        """Return the channel's counters."""
+        return PushStats(
+            endpoint=self.endpoint,
+            own_pushes=self._counts["own"],
+            pushes_sent=self.rpc.sent["push"],
+            heads_received=self._counts["received"],
+            duplicates=self._counts["duplicate"],
+            subscribers=self.holder.table.total,
+            refused=dict(self.rpc.refusals.counts),
+        )
+
+    # incoming --------------------------------------------------------------------------------
+
+    def _on_query(self, query: wire.Query, addr: Address, size: int) -> None:
+        if isinstance(query, wire.Subscribe):
+            self.holder.on_subscribe(query, addr, size)
+        elif isinstance(query, wire.Unsubscribe):
+            self.holder.on_unsubscribe(query, addr, size)
+        elif isinstance(query, wire.Push):
+            self._on_push(query, addr)
+        else:
+            error = wire.ErrorMessage(query.tid, wire.ERROR_METHOD_UNKNOWN, "method unknown")
+            self.rpc.reply(addr, error, request_size=size, proven=False)
+
+    def _on_push(self, push: wire.Push, addr: Address) -> None:
+        """Take a pushed head: check, verify, offer it to the follower and relay it."""
+        item, refusals, now = push.item, self.rpc.refusals, self.clock()
+        author = item.public_key
+        link = self._links.get(author)
+        if link is None:
+            refusals.note("a push of an author not followed", addr, now)
+            return
+        if not link.parents.is_parent(addr):
+            refusals.note("a push from a node not subscribed to", addr, now)
+            return
+        verdict = self.seen.judge(author, item.seq, item.value)
+        if verdict is Seen.OLDER:
+            refusals.note("a replayed or outdated head", addr, now, f"seq {item.seq}")
+            return
+        if verdict is Seen.DUPLICATE:
+            self._counts["duplicate"] += 1
+            link.parents.pushed(addr, push.hops)
+            return
+        try:
+            verify_item(item)
+        except InvalidInput as exc:
+            refusals.note("a forged head", addr, now, str(exc))
+            return
+        if verdict is Seen.CONFLICT:
+            refusals.note("a second head at the same seq", addr, now, f"seq {item.seq}")
+            return
+        self.seen.record(author, item.seq, item.value)
+        self._counts["received"] += 1
+        link.parents.pushed(addr, push.hops)
+        self._relay(item, push.hops + 1, addr)
+        try:
+            self.offer_head(author.hex(), item)
+        except (SwarmfeedError, OSError) as exc:
+            log.warning("the follower refused a pushed head of %s: %s", link.name, exc)
+
+    # relaying --------------------------------------------------------------------------------
+
+    def _relay(self, item: MutableItem, hops: int, source: Address | None) -> None:
+        """Push ``item`` to our subscribers of its author, within the per-author rate."""
+        if hops >= wire.MAX_HOPS:
+            return
+        author = item.public_key
+        if not self._relay_limit.allow(author, self.clock()):
+            first = author not in self._held_back
+            self._held_back[author] = (item, hops, source)  # only the newest matters
+            if first:
+                asyncio.get_running_loop().call_later(
+                    1.0 / self.config.relay_rate, self._release, author
+                )
+            return
+        sent = self.holder.push(item, hops, source)
+        if author == self.own_key:
+            self._counts["own"] += sent
+            log.info("pushed our head seq %d to %d subscribers", item.seq, sent)
+
+    def _release(self, author: bytes) -> None:
+        held = self._held_back.pop(author, None)
+        if held is not None and held[0].seq == self.seen.newest(author):
+            self._relay(*held)
+
+    # helpers ---------------------------------------------------------------------------------
+
+    def _held(self, author: bytes) -> bool:
+        return author == self.own_key or author in self._links
+
+    def _hops(self, author: bytes) -> int | None:
+        if author == self.own_key:
+            return 0
+        link = self._links.get(author)
+        return link.parents.path_length if link is not None else None
+
+    def _announce_port(self) -> int | None:
+        endpoint = self.endpoint
+        return endpoint[1] if endpoint is not None else None
+
+    def _is_self(self, addr: Address) -> bool:
+        endpoint = self.endpoint
+        if endpoint is None or addr[1] != endpoint[1]:
+            return False
+        return addr[0] == endpoint[0] or ipaddress.ip_address(endpoint[0]).is_unspecified
+
+    async def _announce_own(self) -> None:
+        """Keep our own author's rendezvous announced: retry soon on failure, else rarely."""
+        delay = 1.0
+        while True:
+            port = self._announce_port()
+            announced = False
+            try:
+                if port is not None:
+                    announced = (await self.rendezvous.meet(self.own_key, port)).announced
+            except (SwarmfeedError, OSError) as exc:
+                log.info("announcing our rendezvous failed: %s", exc)
+            if announced:
+                delay = 1.0
+                await asyncio.sleep(self.config.announce_interval)  # periodic timer
+            else:
+                await asyncio.sleep(delay)  # back-off while the DHT is cold
+                delay = min(delay * 2, 300.0)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
