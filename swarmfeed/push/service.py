@@ -91,7 +91,7 @@ class PushService:
         config: PushConfig,
         rendezvous: Rendezvous,
         *,
-        offer_head: Callable[[str, MutableItem], None],
+        offer_head: Callable[[str, MutableItem], object],
         stored_head: Callable[[str], MutableItem | None],
         clock: Callable[[], float] = time.monotonic,
         bind: Bind | None = None,
@@ -263,6 +263,9 @@ class PushService:
         self.seen.record(author, item.seq, item.value)
         self._counts["received"] += 1
         link.parents.pushed(addr, push.hops)
+        log.info(
+            "head seq %d of %s pushed by %s:%d, %d hops", item.seq, link.name, *addr, push.hops + 1
+        )
         self._relay(item, push.hops + 1, addr)
         try:
             self.offer_head(author.hex(), item)
