@@ -10,7 +10,6 @@ never bypasses the follower's checks: it is only offered as a candidate head.
 from __future__ import annotations
 
 import asyncio
-import collections
 import ipaddress
 import logging
 import random
@@ -18,16 +17,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from swarmfeed.core.bep44 import MutableItem, verify_item
+from swarmfeed.core.bep44 import MutableItem
 from swarmfeed.core.push import wire
 from swarmfeed.core.push.children import ChildLimits, ChildTable
-from swarmfeed.core.push.dedup import Seen, SeenHeads
+from swarmfeed.core.push.dedup import Seen
 from swarmfeed.core.push.parents import ParentPolicy
-from swarmfeed.core.push.ratelimit import KeyedLimiter
 from swarmfeed.core.push.tokens import AddressTokens
-from swarmfeed.errors import InvalidInput, SwarmfeedError
+from swarmfeed.errors import SwarmfeedError
 from swarmfeed.push.holder import Holder
 from swarmfeed.push.link import AuthorLink
+from swarmfeed.push.relay import Relay
 from swarmfeed.push.rendezvous import Rendezvous
 from swarmfeed.push.rpc import ChannelRpc, RpcLimits
 from swarmfeed.push.udp import Address, Datagrams, Handler, open_udp
@@ -114,12 +113,16 @@ class PushService:
             hops=self._hops,
             clock=clock,
         )
-        self.seen = SeenHeads()
+        self.relay = Relay(
+            self.holder,
+            self.rpc.refusals,
+            own_key=own_key,
+            clock=clock,
+            rate=config.relay_rate,
+            burst=config.relay_burst,
+        )
         self._links: dict[bytes, AuthorLink] = {}
-        self._relay_limit: KeyedLimiter[bytes] = KeyedLimiter(config.relay_rate, config.relay_burst)
-        self._held_back: dict[bytes, tuple[MutableItem, int, Address | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._counts: collections.Counter[str] = collections.Counter()
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -137,7 +140,7 @@ class PushService:
         self.rpc.attach(datagrams)
         own = self.stored_head(self.own_key.hex())
         if own is not None:
-            self.seen.record(self.own_key, own.seq, own.value)
+            self.relay.remember(own)
         self._spawn(self._announce_own())
         log.info("push channel on %s:%d", *datagrams.local_address)
 
@@ -164,7 +167,7 @@ class PushService:
             return
         stored = self.stored_head(author)
         if stored is not None:
-            self.seen.record(key, stored.seq, stored.value)
+            self.relay.remember(stored)
         link = AuthorLink(
             key,
             self.rpc,
@@ -184,21 +187,21 @@ class PushService:
         key = bytes.fromhex(author)
         link = self._links.pop(key, None)
         self.holder.drop_author(key)
-        self.seen.forget(key)
+        self.relay.forget(key)
         if link is not None:
             self._spawn(link.close(unsubscribe=True))
 
     def on_own_head(self, item: MutableItem) -> None:
         """Push a head our own author just signed to its subscribers (hops 0)."""
-        if item.public_key == self.own_key and self.seen.record(self.own_key, item.seq, item.value):
-            self._relay(item, 0, None)
+        if item.public_key == self.own_key:
+            self.relay.new_head(item, 0)
 
     def on_head_stored(self, author: str, item: MutableItem) -> None:
         """Relay a head the follower stored, unless it was relayed already (e.g. it was pushed)."""
         key = bytes.fromhex(author)
         link = self._links.get(key)
-        if link is not None and self.seen.record(key, item.seq, item.value):
-            self._relay(item, link.parents.path_length or self.config.unknown_hops, None)
+        if link is not None:
+            self.relay.new_head(item, link.parents.path_length or self.config.unknown_hops)
 
     def status(self, author: str) -> LiveStatus:
         """Return whether new heads of ``author`` are pushed to us, and over how many hops."""
@@ -212,10 +215,10 @@ class PushService:
         """Return the channel's counters."""
         return PushStats(
             endpoint=self.endpoint,
-            own_pushes=self._counts["own"],
+            own_pushes=self.relay.counts["own"],
             pushes_sent=self.rpc.sent["push"],
-            heads_received=self._counts["received"],
-            duplicates=self._counts["duplicate"],
+            heads_received=self.relay.counts["received"],
+            duplicates=self.relay.counts["duplicate"],
             subscribers=self.holder.table.total,
             refused=dict(self.rpc.refusals.counts),
         )
@@ -234,68 +237,32 @@ class PushService:
             self.rpc.reply(addr, error, request_size=size, proven=False)
 
     def _on_push(self, push: wire.Push, addr: Address) -> None:
-        """Take a pushed head: check, verify, offer it to the follower and relay it."""
-        item, refusals, now = push.item, self.rpc.refusals, self.clock()
-        author = item.public_key
+        """Take a pushed head: only from a parent; verified, relayed, offered to the follower."""
+        author, now = push.item.public_key, self.clock()
         link = self._links.get(author)
         if link is None:
-            refusals.note("a push of an author not followed", addr, now)
+            self.rpc.refusals.note("a push of an author not followed", addr, now)
             return
         if not link.parents.is_parent(addr):
-            refusals.note("a push from a node not subscribed to", addr, now)
+            self.rpc.refusals.note("a push from a node not subscribed to", addr, now)
             return
-        verdict = self.seen.judge(author, item.seq, item.value)
-        if verdict is Seen.OLDER:
-            refusals.note("a replayed or outdated head", addr, now, f"seq {item.seq}")
+        verdict = self.relay.take(push, addr)
+        if verdict is None:
             return
-        if verdict is Seen.DUPLICATE:
-            self._counts["duplicate"] += 1
-            link.parents.pushed(addr, push.hops)
-            return
-        try:
-            verify_item(item)
-        except InvalidInput as exc:
-            refusals.note("a forged head", addr, now, str(exc))
-            return
-        if verdict is Seen.CONFLICT:
-            refusals.note("a second head at the same seq", addr, now, f"seq {item.seq}")
-            return
-        self.seen.record(author, item.seq, item.value)
-        self._counts["received"] += 1
         link.parents.pushed(addr, push.hops)
+        if verdict is not Seen.NEW:
+            return
         log.info(
-            "head seq %d of %s pushed by %s:%d, %d hops", item.seq, link.name, *addr, push.hops + 1
+            "head seq %d of %s pushed by %s:%d, %d hops",
+            push.item.seq,
+            link.name,
+            *addr,
+            push.hops + 1,
         )
-        self._relay(item, push.hops + 1, addr)
         try:
-            self.offer_head(author.hex(), item)
+            self.offer_head(author.hex(), push.item)
         except (SwarmfeedError, OSError) as exc:
             log.warning("the follower refused a pushed head of %s: %s", link.name, exc)
-
-    # relaying --------------------------------------------------------------------------------
-
-    def _relay(self, item: MutableItem, hops: int, source: Address | None) -> None:
-        """Push ``item`` to our subscribers of its author, within the per-author rate."""
-        if hops >= wire.MAX_HOPS:
-            return
-        author = item.public_key
-        if not self._relay_limit.allow(author, self.clock()):
-            first = author not in self._held_back
-            self._held_back[author] = (item, hops, source)  # only the newest matters
-            if first:
-                asyncio.get_running_loop().call_later(
-                    1.0 / self.config.relay_rate, self._release, author
-                )
-            return
-        sent = self.holder.push(item, hops, source)
-        if author == self.own_key:
-            self._counts["own"] += sent
-            log.info("pushed our head seq %d to %d subscribers", item.seq, sent)
-
-    def _release(self, author: bytes) -> None:
-        held = self._held_back.pop(author, None)
-        if held is not None and held[0].seq == self.seen.newest(author):
-            self._relay(*held)
 
     # helpers ---------------------------------------------------------------------------------
 

@@ -324,3 +324,18 @@ async def _abuse(swarm: Swarm, caplog: pytest.LogCaptureFixture) -> None:
     author.service.on_own_head(head(2))
     await until(lambda: len(fan.offered) == 2)
     assert fan.offered[-1] == head(2)
+
+
+async def test_a_burst_of_heads_is_rate_limited_but_the_newest_always_goes_out(
+    swarm: Swarm,
+) -> None:
+    author = await swarm.add("10.0.0.1", AUTHOR)
+    fan = (await followers(swarm, 1))[0]
+    await until(lambda: fan.service.status(AUTHOR.hex()).live)
+    burst = int(author.service.config.relay_burst)
+    for seq in range(1, 2 * burst + 1):
+        author.service.on_own_head(head(seq))
+    assert author.service.stats().own_pushes == burst  # the rest is held back...
+    await until(lambda: bool(fan.offered) and fan.offered[-1].seq == 2 * burst)
+    assert author.service.stats().own_pushes == burst + 1  # ...and only the newest follows
+    assert [item.seq for item in fan.offered] == [*range(1, burst + 1), 2 * burst]
