@@ -1,6 +1,6 @@
 """BEP 5 peer lookups over our DHT client: ``get_peers`` and ``announce_peer``.
 
-The push channel finds the holders of an author at a rendezvous key (protocol.md §10.2): every
+The push channel finds the holders of an author at a rendezvous key (protocol.md §11.2): every
 holder announces its channel's UDP port there with ``announce_peer`` (``implied_port`` 0, the
 token of a preceding ``get_peers``) and looks the others up with ``get_peers``. The client stays
 a read-only node (BEP 43); libtorrent stores announcements from read-only nodes (measured on

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     push_port: int | None = Field(default=None, ge=0, le=65535)
     """UDP port of the push channel; None: the BitTorrent listen port + 1; 0: any free port."""
     push_max_children: int = Field(default=8, ge=1, le=64)
-    """Subscribers accepted per author: the fan-out of every new head (protocol.md §10)."""
+    """Subscribers accepted per author: the fan-out of every new head (protocol.md §11)."""
     profile_name: str = ""
     profile_bio: str = ""
     auto_fetch_max_bytes: int = Field(default=DEFAULT_MAX_POST_BYTES, ge=0)

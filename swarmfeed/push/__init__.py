@@ -1,4 +1,4 @@
-"""The push channel (protocol.md §10): new signed heads reach followers within a second.
+"""The push channel (protocol.md §11): new signed heads reach followers within a second.
 
 ``udp`` is the socket behind a small ``Datagrams`` seam, ``rpc`` the request/reply layer with
 the speed bumps, ``holder`` serves subscribers, ``link`` keeps one followed author's parents,

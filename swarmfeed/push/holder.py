@@ -43,7 +43,7 @@ class Holder:
         self.clock = clock
 
     def on_subscribe(self, query: wire.Subscribe, addr: Address, size: int) -> None:
-        """Answer a subscription request (protocol.md §10.4)."""
+        """Answer a subscription request (protocol.md §11.4)."""
         now = self.clock()
         proven = self.tokens.valid(query.token, addr, now)
         token = self.tokens.issue(addr, now)

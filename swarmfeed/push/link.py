@@ -1,4 +1,4 @@
-"""One followed author's parents: rendezvous lookups, subscriptions, renewals (protocol.md §10.3).
+"""One followed author's parents: rendezvous lookups, subscriptions, renewals (protocol.md §11.6).
 
 ``ParentSet`` decides; this loop performs what it decides and reports the outcomes back. It
 sleeps until the next renewal, retry or lookup falls due, or until an answer arrives. Lookups

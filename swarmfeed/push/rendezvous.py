@@ -1,4 +1,4 @@
-"""Finding the holders of an author: its rendezvous in the DHT (protocol.md §10.2)."""
+"""Finding the holders of an author: its rendezvous in the DHT (protocol.md §11.2)."""
 
 from __future__ import annotations
 

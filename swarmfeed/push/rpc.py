@@ -1,4 +1,4 @@
-"""Requests, replies and the speed bumps of the push channel (protocol.md §10.5).
+"""Requests, replies and the speed bumps of the push channel (protocol.md §11.5).
 
 Every datagram is checked in this order before anything else sees it: its size, the overall and
 the per-sender-IP rate limit, then the strict parse. Replies are matched to our requests by

@@ -1,4 +1,4 @@
-"""The push channel's front: what the node wires in (protocol.md §10).
+"""The push channel's front: what the node wires in (protocol.md §11).
 
 Three sources of new heads meet here: the author's own publisher (pushed with ``hops`` 0), pushes
 from parents (verified, offered to the follower, relayed) and heads the follower stored after a

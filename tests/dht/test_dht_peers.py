@@ -1,6 +1,6 @@
 """BEP 5 get_peers / announce_peer through our read-only client on real libtorrent nodes.
 
-The push channel's rendezvous (protocol.md §10.2) rests on two facts measured here: libtorrent
+The push channel's rendezvous (protocol.md §11.2) rests on two facts measured here: libtorrent
 stores the announcement of a read-only (BEP 43) node with the port it names (``implied_port``
 0), and hands it to any other node's get_peers.
 """

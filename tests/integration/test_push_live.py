@@ -1,4 +1,4 @@
-"""Live push (protocol.md §10) between real node processes: posts arrive without polling.
+"""Live push (protocol.md §11) between real node processes: posts arrive without polling.
 
 Four followers poll the DHT only every 300 s (the default). Each new post must still be on every
 follower within seconds, because the author's node pushes its new signed head to its subscribers

@@ -1,4 +1,4 @@
-"""Push channel messages (protocol.md §10): round trips, limits and every refusal."""
+"""Push channel messages (protocol.md §11): round trips, limits and every refusal."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Push channel messages (protocol.md §10): KRPC-style bencoded dicts, strictly parsed.
+"""Push channel messages (protocol.md §11): KRPC-style bencoded dicts, strictly parsed.
 
 Every message is one UDP datagram of at most ``MAX_MESSAGE_BYTES`` holding a canonical bencoded
 dict with the channel version ``sf``, a transaction id ``t`` and a type ``y``: ``q`` (query:
@@ -41,7 +41,7 @@ MAX_TTL = 3600
 MAX_ERROR_TEXT_BYTES = 64
 
 RENDEZVOUS_PREFIX = b"swarmfeed:push:1:"
-"""The DHT key holders of an author announce their channel endpoint under (§10.2)."""
+"""The DHT key holders of an author announce their channel endpoint under (§11.2)."""
 
 # Error codes: KRPC's (BEP 5) and the channel's own.
 ERROR_GENERIC = 201
@@ -56,7 +56,7 @@ METHOD_SUBSCRIBE = b"sub"
 METHOD_UNSUBSCRIBE = b"unsub"
 METHOD_PUSH = b"push"
 METHOD_NOTICE = b"notice"
-"""Reserved for notices to an author (replies, reposts, mentions, sealed likes): §10.6."""
+"""Reserved for notices to an author (replies, reposts, mentions, sealed likes): §11.8."""
 
 
 def rendezvous_key(public_key: bytes) -> bytes:
@@ -107,7 +107,7 @@ class UnknownQuery:
 
 @dataclass(frozen=True)
 class Reply:
-    """A reply (``y`` = ``r``); which fields are present depends on the query (§10.4)."""
+    """A reply (``y`` = ``r``); which fields are present depends on the query (§11.4)."""
 
     tid: bytes
     token: bytes | None = None
