@@ -45,7 +45,8 @@ from swarmfeed.node.reconcile import Reconciler
 from swarmfeed.node.signatures import SignatureCache
 from swarmfeed.node.torrents import Progress, TorrentShelf
 from swarmfeed.push.rendezvous import DhtRendezvous
-from swarmfeed.push.service import LiveStatus, PushConfig, PushService, PushStats
+from swarmfeed.push.service import PushService
+from swarmfeed.push.types import LiveStatus, PushConfig, PushStats
 from swarmfeed.store import keystore
 from swarmfeed.store.database import (
     Cursor,

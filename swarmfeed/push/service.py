@@ -15,70 +15,24 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from swarmfeed.core.bep44 import MutableItem
 from swarmfeed.core.push import wire
-from swarmfeed.core.push.children import ChildLimits, ChildTable
+from swarmfeed.core.push.children import ChildTable
 from swarmfeed.core.push.dedup import Seen
-from swarmfeed.core.push.parents import ParentPolicy
 from swarmfeed.core.push.tokens import AddressTokens
 from swarmfeed.errors import SwarmfeedError
 from swarmfeed.push.holder import Holder
 from swarmfeed.push.link import AuthorLink
 from swarmfeed.push.relay import Relay
 from swarmfeed.push.rendezvous import Rendezvous
-from swarmfeed.push.rpc import ChannelRpc, RpcLimits
+from swarmfeed.push.rpc import ChannelRpc
+from swarmfeed.push.types import LiveStatus, PushConfig, PushStats
 from swarmfeed.push.udp import Address, Datagrams, Handler, open_udp
 
 log = logging.getLogger("swarmfeed.push")
 
 Bind = Callable[[Handler], Awaitable[Datagrams]]
-
-
-@dataclass(frozen=True)
-class PushConfig:
-    """Where the channel listens and its limits and timings."""
-
-    host: str = "0.0.0.0"  # noqa: S104 - the node's listen host is passed in
-    port: int = 0
-    fallback: bool = True
-    """Bind any free port when ``port`` is busy (for the default port, not a configured one)."""
-    children: ChildLimits = field(default_factory=ChildLimits)
-    parents: ParentPolicy = field(default_factory=ParentPolicy)
-    rpc: RpcLimits = field(default_factory=RpcLimits)
-    announce_interval: float = 1200.0
-    """Seconds between announcements at a rendezvous (libtorrent forgets them after 45 min)."""
-    relay_rate: float = 5.0
-    relay_burst: float = 10.0
-    """Heads of one author relayed per second; a newer head waits for the bucket, never lost."""
-    unknown_hops: int = 8
-    """The ``hops`` sent with a head learned outside the channel by a node without a path."""
-
-
-@dataclass(frozen=True)
-class LiveStatus:
-    """How new heads of a followed author reach this node."""
-
-    live: bool
-    """Subscribed to a holder with a path to the author: new heads are pushed."""
-    path_length: int | None
-    """Hops from the author (1: the author's node pushes to us directly)."""
-    parents: int
-
-
-@dataclass(frozen=True)
-class PushStats:
-    """Counters of the channel since start."""
-
-    endpoint: Address | None
-    own_pushes: int
-    """Push messages this node sent for heads its own author signed."""
-    pushes_sent: int
-    heads_received: int
-    duplicates: int
-    subscribers: int
-    refused: dict[str, int]
 
 
 class PushService:
@@ -123,6 +77,7 @@ class PushService:
         )
         self._links: dict[bytes, AuthorLink] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._confirming: dict[bytes, asyncio.Task[None]] = {}
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -146,9 +101,10 @@ class PushService:
 
     async def close(self) -> None:
         """Stop every loop, tell parents goodbye, close the socket."""
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._confirming.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         links, self._links = list(self._links.values()), {}
         await asyncio.gather(*(link.close(unsubscribe=True) for link in links))
         self.rpc.close()
@@ -186,6 +142,9 @@ class PushService:
         """Stop following ``author``: unsubscribe, forget its subscribers."""
         key = bytes.fromhex(author)
         link = self._links.pop(key, None)
+        confirming = self._confirming.pop(key, None)
+        if confirming is not None:
+            confirming.cancel()
         self.holder.drop_author(key)
         self.relay.forget(key)
         if link is not None:
@@ -259,10 +218,36 @@ class PushService:
             *addr,
             push.hops + 1,
         )
+        self._offer(push.item)
+        previous = self._confirming.pop(author, None)
+        if previous is not None:
+            previous.cancel()
+        self._confirming[author] = asyncio.create_task(self._confirm(push.item))
+
+    def _offer(self, item: MutableItem) -> None:
         try:
-            self.offer_head(author.hex(), push.item)
+            self.offer_head(item.public_key.hex(), item)
         except (SwarmfeedError, OSError) as exc:
-            log.warning("the follower refused a pushed head of %s: %s", link.name, exc)
+            log.warning("the follower refused a pushed head of %s: %s", item.public_key.hex(), exc)
+
+    async def _confirm(self, item: MutableItem) -> None:
+        """Offer ``item`` again until the follower stored it or a newer head arrived."""
+        author = item.public_key
+        pause = self.config.reoffer_after
+        for _ in range(self.config.reoffers):
+            await asyncio.sleep(pause)  # back-off between checks of another component's state
+            stored = self.stored_head(author.hex())
+            if stored is not None and stored.seq >= item.seq:
+                return
+            if author not in self._links or self.relay.seen.newest(author) != item.seq:
+                return
+            log.info(
+                "pushed head seq %d of %s is not stored yet: offering it again",
+                item.seq,
+                author.hex()[:16],
+            )
+            self._offer(item)
+            pause *= 2
 
     # helpers ---------------------------------------------------------------------------------
 

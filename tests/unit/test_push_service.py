@@ -23,7 +23,8 @@ from swarmfeed.core.push.parents import ParentPolicy
 from swarmfeed.core.push.wire import rendezvous_key
 from swarmfeed.push.rendezvous import Found
 from swarmfeed.push.rpc import RpcLimits
-from swarmfeed.push.service import PushConfig, PushService
+from swarmfeed.push.service import PushService
+from swarmfeed.push.types import PushConfig
 from swarmfeed.push.udp import Address, Datagrams, Handler
 
 pytestmark = pytest.mark.anyio
@@ -102,6 +103,9 @@ class Peer:
     service: PushService
     offered: list[MutableItem] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    stored: MutableItem | None = None
+    failures_left: int = 0
+    """Offers that "fail" (are not stored), as a head check failing transiently would."""
 
 
 FAST = ParentPolicy(
@@ -119,20 +123,29 @@ class Swarm:
         self.rng = random.Random(3)
 
     async def add(self, host: str, key: bytes, children: ChildLimits | None = None) -> Peer:
-        config = PushConfig(children=children or self.children, parents=FAST, rpc=self.rpc)
+        config = PushConfig(
+            children=children or self.children,
+            parents=FAST,
+            rpc=self.rpc,
+            reoffer_after=0.05,
+        )
         peer: Peer
 
         def offer(author: str, item: MutableItem) -> None:
             assert author == item.public_key.hex()
             peer.offered.append(item)
             peer.arrived.set()
+            if peer.failures_left:
+                peer.failures_left -= 1
+            else:
+                peer.stored = item
 
         service = PushService(
             key,
             config,
             MemoryRendezvous(self.table, host),
             offer_head=offer,
-            stored_head=lambda author: None,
+            stored_head=lambda author: peer.stored,
             bind=self.net.bind(host),  # type: ignore[arg-type]
             rng=self.rng,
         )
@@ -179,6 +192,7 @@ async def test_a_new_head_reaches_thirty_followers_with_fan_out_eight(swarm: Swa
         await until(lambda s=seq: all(f.offered and f.offered[-1].seq == s for f in fans))
         assert author.service.stats().own_pushes - before <= 8
     assert swarm.net.sent_by("10.0.0.1", b"push") <= 3 * 8
+    await asyncio.sleep(0.2)  # longer than the re-offer pause: stored heads are not offered again
     assert [len(f.offered) for f in fans] == [3] * 30  # each head offered exactly once
     lengths = [f.service.status(AUTHOR.hex()).path_length for f in fans]
     assert all(length is not None and length >= 1 for length in lengths)
@@ -339,3 +353,15 @@ async def test_a_burst_of_heads_is_rate_limited_but_the_newest_always_goes_out(
     await until(lambda: bool(fan.offered) and fan.offered[-1].seq == 2 * burst)
     assert author.service.stats().own_pushes == burst + 1  # ...and only the newest follows
     assert [item.seq for item in fan.offered] == [*range(1, burst + 1), 2 * burst]
+
+
+async def test_a_pushed_head_the_follower_failed_to_store_is_offered_again(swarm: Swarm) -> None:
+    author = await swarm.add("10.0.0.1", AUTHOR)
+    fan = (await followers(swarm, 1))[0]
+    await until(lambda: fan.service.status(AUTHOR.hex()).live)
+    fan.failures_left = 2  # the first two head checks fail (e.g. a page read too early)
+    author.service.on_own_head(head(1))
+    await until(lambda: fan.stored == head(1))
+    await asyncio.sleep(0.5)
+    assert fan.offered == [head(1)] * 3  # offered, offered again twice, then stored: no more
+    assert author.service.stats().own_pushes == 1  # re-offers are local, nothing is re-sent
