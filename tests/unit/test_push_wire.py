@@ -60,7 +60,7 @@ def test_error_round_trips(tid: bytes, code: int, text: str) -> None:
     st.binary(max_size=MAX_SALT_BYTES),
     st.integers(0, wire.MAX_HOPS),
     st.recursive(
-        st.integers() | st.binary(max_size=40),
+        st.integers(-(2**63), 2**63 - 1) | st.binary(max_size=40),
         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.binary(), inner, max_size=4),
         max_leaves=12,
     ),
@@ -173,7 +173,7 @@ def push_args(**changes: object) -> dict[str, object]:
         (push_args(hops=wire.MAX_HOPS + 1), "hops"),
         (push_args(hops=-1), "hops"),
         (push_args(seq=-1), "seq"),
-        (push_args(seq=MAX_SEQ + 1), "seq"),
+        (push_args(seq=MAX_SEQ + 1), "64-bit"),  # bencoded integers are bounded (§9)
         (push_args(sig=b"s" * 63), "sig"),
         (push_args(k=b"k" * 33), "push k"),
         (push_args(salt=b"s" * (MAX_SALT_BYTES + 1)), "salt"),
