@@ -7,62 +7,25 @@ stores the announcement of a read-only (BEP 43) node with the port it names (``i
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ALERT_MASK, DhtNode, free_port, routing_table_size
 
 from swarmfeed.core.push.wire import rendezvous_key
 from swarmfeed.dht.client import DhtClient
 from swarmfeed.dht.peers import announce_peer, get_peers
 
-lt = pytest.importorskip("libtorrent")
+DhtNode = Any  # tests/dht/conftest.py: a session with host, port and addr
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
-
-HOSTS = [f"127.0.0.{i}" for i in range(230, 234)]
-
-
-@pytest.fixture(scope="module")
-def nodes() -> Iterator[list[DhtNode]]:
-    """Start four DHT sessions on 127.0.0.230-233 and wait until they know each other."""
-    started = []
-    for host in HOSTS:
-        port = free_port(host)
-        session: Any = lt.session(
-            {
-                "listen_interfaces": f"{host}:{port}",
-                "enable_dht": True,
-                "dht_bootstrap_nodes": "",
-                "enable_lsd": False,
-                "enable_upnp": False,
-                "enable_natpmp": False,
-                "dht_restrict_routing_ips": False,
-                "dht_restrict_search_ips": False,
-                "alert_mask": ALERT_MASK,
-            }
-        )
-        started.append(DhtNode(session, host, port))
-    for node in started:
-        for other in started:
-            if other is not node:
-                node.session.add_dht_node(other.addr)
-    deadline = time.monotonic() + 15
-    while min(routing_table_size(node.session) for node in started) < 2:
-        if time.monotonic() > deadline:
-            raise RuntimeError("private DHT did not form")
-    yield started
-    for node in started:
-        node.session.pause()
 
 
 def client(host: str, nodes: list[DhtNode]) -> DhtClient:
     return DhtClient(host, lambda: [node.addr for node in nodes], timeout=0.5, min_interval=0.0)
 
 
-async def test_announced_channel_ports_are_found_by_others(nodes: list[DhtNode]) -> None:
+async def test_announced_channel_ports_are_found_by_others(dht_nodes: list[DhtNode]) -> None:
+    nodes = dht_nodes
     key = rendezvous_key(b"k" * 32)
     async with client("127.0.0.234", nodes) as holder, client("127.0.0.235", nodes) as seeker:
         empty = await get_peers(seeker, key)
