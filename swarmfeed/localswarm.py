@@ -59,6 +59,8 @@ class LocalNode:
     home: Path
     bt_port: int
     http_port: int
+    push_port: int = 0
+    """UDP port of the node's push channel (0: any free port)."""
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     """Extra environment variables of the process (e.g. SWARMFEED_FAULT_POINT in tests)."""
@@ -177,7 +179,8 @@ class LocalSwarm:
             ip=ip,
             home=self.root / name,
             bt_port=(bt_port := free_port(ip)),
-            http_port=free_port(ip, avoid={bt_port}),
+            http_port=(http_port := free_port(ip, avoid={bt_port})),
+            push_port=free_port(ip, socket.SOCK_DGRAM, avoid={bt_port, http_port}),
             extra_args=[*self.extra_args, *extra_args],
         )
         node.home.mkdir(parents=True, exist_ok=True)
@@ -209,6 +212,8 @@ class LocalSwarm:
             str(self.poll_interval),
             "--republish-interval",
             str(self.republish_interval),
+            "--push-port",
+            str(node.push_port),
             "--log-level",
             "INFO",
         ]

@@ -174,6 +174,13 @@ def show_id(home: Path, http: str | None, api: str | None) -> None:
     default=None,
     help="Require the web UI access token even on loopback.",
 )
+@click.option(
+    "--push-port",
+    "push_port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="UDP port of the push channel [BitTorrent port + 1; 0: any].",
+)
 @click.option("--log-level", default=None)
 def node(
     home: Path,
@@ -329,12 +336,14 @@ def follows(home: Path, http: str | None, api: str | None) -> None:
         rows = _client(home, http, api).get("/api/follows")
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
-    table = Table("author", "name", "state", "seq", "posts", "last error")
+    table = Table("author", "name", "state", "delivery", "seq", "posts", "last error")
     for row in rows:
+        live = row.get("live") and f"live, {row.get('path_length')} hops"
         table.add_row(
             row["author"][:16],
             escape(printable(row["name"] or "")),
             row["state"],
+            live or "polled",
             str(row["last_seen_seq"] or "-"),
             str(row["posts"]),
             escape(printable(row["last_error"] or "")),

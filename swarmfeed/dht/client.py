@@ -334,6 +334,28 @@ class DhtClient:
         self.log.debug("put seq %d: stored on %d of %d", item.seq, stored, len(holders))
         return PutResult(stored, len(holders), tuple(errors))
 
+    # -- building blocks for other BEP 5 queries (dht/peers.py) ----------------------------
+
+    async def lookup(
+        self, target: bytes, build: Callable[[bytes], bytes]
+    ) -> list[tuple[NodeInfo, Response]]:
+        """Query toward ``target`` with the queries ``build(tid)`` returns (BEP 5 lookup).
+
+        Returns every node that answered with its response, closest to ``target`` first.
+        """
+        answered, queried = await self._lookup(target, build, b"")
+        self.log.debug("lookup %s: %d answered, %d queried", target.hex(), len(answered), queried)
+        result = []
+        for candidate in answered:
+            assert candidate.response is not None  # answered candidates hold their response
+            node = NodeInfo(candidate.response.node_id, *candidate.addr)
+            result.append((node, candidate.response))
+        return result
+
+    async def query(self, addr: Address, build: Callable[[bytes], bytes]) -> Message | None:
+        """Send one query to ``addr`` and return its reply, or None if it stayed unanswered."""
+        return await self._query(addr, build, b"")
+
     # -- lookup --------------------------------------------------------------------------
 
     async def _lookup(

@@ -1,4 +1,6 @@
-"""KRPC messages (BEP 5) for BEP 44 ``get``/``put``: pure building and strict parsing.
+"""KRPC messages (BEP 5): BEP 44 ``get``/``put`` and BEP 5 ``get_peers``/``announce_peer``.
+
+Pure building and strict parsing.
 
 Every message is a bencoded dict with a transaction id ``t`` and a type ``y``: ``q`` (query,
 method in ``q``, arguments in ``a``), ``r`` (response, values in ``r``) or ``e`` (error,
@@ -27,6 +29,12 @@ COMPACT_NODE6_BYTES = 38
 """BEP 32 compact node info for IPv6 (``nodes6``): 20-byte id, 16-byte address, 2-byte port."""
 MAX_MESSAGE_BYTES = 8192
 """A get response carries at most a 1,000-byte ``v`` plus a few hundred bytes of nodes."""
+COMPACT_PEER_BYTES = 6
+"""BEP 5 compact peer info: 4-byte IPv4 address, 2-byte port (big endian)."""
+COMPACT_PEER6_BYTES = 18
+"""BEP 32 compact peer info for IPv6: 16-byte address, 2-byte port."""
+MAX_PEER_VALUES = 256
+"""At most this many ``values`` of one get_peers response are read."""
 
 # Error codes: BEP 5 (201-204) and BEP 44 (205-207, 301, 302).
 ERROR_GENERIC = 201
@@ -69,6 +77,8 @@ class Response:
     token: bytes | None = None
     item: MutableItem | None = None
     seq: int | None = None
+    peers: tuple[tuple[str, int], ...] = ()
+    """Peers of a get_peers response (BEP 5 ``values``), as ``(host, port)``."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +147,57 @@ def build_put(
     return _query(tid, "put", args, read_only)
 
 
+def build_get_peers(
+    tid: bytes, node_id: bytes, info_hash: bytes, *, read_only: bool = True
+) -> bytes:
+    """Return a BEP 5 ``get_peers`` query for ``info_hash``."""
+    _check_id(node_id, "node id")
+    _check_id(info_hash, "info hash")
+    return _query(tid, "get_peers", {"id": node_id, "info_hash": info_hash}, read_only)
+
+
+def build_announce_peer(
+    tid: bytes,
+    node_id: bytes,
+    info_hash: bytes,
+    port: int,
+    token: bytes,
+    *,
+    read_only: bool = True,
+) -> bytes:
+    """Return a BEP 5 ``announce_peer`` of ``port`` (``implied_port`` 0: the port given counts)."""
+    _check_id(node_id, "node id")
+    _check_id(info_hash, "info hash")
+    if not 0 < port < 1 << 16:
+        raise InvalidInput(f"port {port} is out of range")
+    args = {"id": node_id, "implied_port": 0, "info_hash": info_hash, "port": port, "token": token}
+    return _query(tid, "announce_peer", args, read_only)
+
+
+def decode_peers(values: Any) -> tuple[tuple[str, int], ...]:
+    """Decode BEP 5 ``values`` (compact peer info; BEP 32's 18-byte IPv6 form too).
+
+    Entries of another length, with port 0 or an unspecified address are skipped; at most
+    ``MAX_PEER_VALUES`` are read. A ``values`` that is not a list raises BencodeError.
+    """
+    if not isinstance(values, list):
+        raise BencodeError("values must be a list")
+    peers: list[tuple[str, int]] = []
+    for entry in values[:MAX_PEER_VALUES]:
+        if not isinstance(entry, bytes) or len(entry) not in (
+            COMPACT_PEER_BYTES,
+            COMPACT_PEER6_BYTES,
+        ):
+            continue
+        packed, port = entry[:-2], int.from_bytes(entry[-2:], "big")
+        address = (
+            ipaddress.IPv4Address(packed) if len(packed) == 4 else ipaddress.IPv6Address(packed)
+        )
+        if port and not address.is_unspecified:
+            peers.append((str(address), port))
+    return tuple(peers)
+
+
 def build_find_node(tid: bytes, node_id: bytes, target: bytes, *, read_only: bool = True) -> bytes:
     """Return a BEP 5 ``find_node`` query for ``target``."""
     _check_id(node_id, "node id")
@@ -151,10 +212,14 @@ def build_response(
     token: bytes | None = None,
     nodes: Iterable[NodeInfo] = (),
     item: MutableItem | None = None,
+    peers: Iterable[tuple[str, int]] = (),
 ) -> bytes:
     """Return a KRPC response as a BEP 44 storage node would send it (used by test peers)."""
     _check_id(node_id, "node id")
     body: dict[str, Any] = {"id": node_id}
+    values = [ipaddress.ip_address(host).packed + port.to_bytes(2, "big") for host, port in peers]
+    if values:
+        body["values"] = values
     node_list = list(nodes)
     if node_list:
         body["nodes"] = encode_nodes(node_list)
@@ -258,7 +323,8 @@ def _response(tid: bytes, body: dict[bytes, Any], salt: bytes) -> Response:
             signature=bencoding.binary(body.get(b"sig"), "response sig", length=SIGNATURE_BYTES),
             salt=salt,
         )
-    return Response(tid, node_id, nodes, token, item, seq)
+    peers = decode_peers(body[b"values"]) if b"values" in body else ()
+    return Response(tid, node_id, nodes, token, item, seq, peers)
 
 
 def _error(tid: bytes, body: Any) -> ErrorReply:

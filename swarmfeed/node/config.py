@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     super_seed_new_media: bool = False
     """Deprecated alias of ``seed_policy = "super"``."""
     log_level: str = "INFO"
+    push_port: int | None = Field(default=None, ge=0, le=65535)
+    """UDP port of the push channel; None: the BitTorrent listen port + 1; 0: any free port."""
+    push_max_children: int = Field(default=8, ge=1, le=64)
+    """Subscribers accepted per author: the fan-out of every new head (protocol.md §11)."""
     profile_name: str = ""
     profile_bio: str = ""
     auto_fetch_max_bytes: int = Field(default=DEFAULT_MAX_POST_BYTES, ge=0)
@@ -110,6 +114,16 @@ class Settings(BaseSettings):
     def listen_endpoint(self) -> tuple[str, int]:
         """Return the BitTorrent/DHT address."""
         return parse_endpoint(self.listen)
+
+    @property
+    def push_endpoint(self) -> tuple[str, int]:
+        """Return the push channel's UDP address (the listen host; port as ``push_port`` says)."""
+        host, port = self.listen_endpoint
+        if host in ("", "0.0.0.0", "::"):  # noqa: S104 - the node listens on every address
+            host = "0.0.0.0"  # noqa: S104
+        if self.push_port is not None:
+            return host, self.push_port
+        return host, port + 1 if 0 < port < 65535 else 0
 
     @property
     def http_endpoint(self) -> tuple[str, int]:

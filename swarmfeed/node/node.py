@@ -16,6 +16,7 @@ from swarmfeed.core.bep44 import MutableItem
 from swarmfeed.core.feed import FeedPage, Profile, decode_head_value, decode_page, verify_page
 from swarmfeed.core.identity import KeyPair, author_address
 from swarmfeed.core.posts import SignedPost
+from swarmfeed.core.push.children import ChildLimits
 from swarmfeed.core.reachability import HeadPut, Verdict
 from swarmfeed.core.sync import WalkLimits
 from swarmfeed.dht.client import DhtClient
@@ -31,7 +32,7 @@ from swarmfeed.engine.types import (
 )
 from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
 from swarmfeed.node.config import Settings
-from swarmfeed.node.events import EventBus, MediaComplete
+from swarmfeed.node.events import EventBus, FollowChanged, MediaComplete
 from swarmfeed.node.export import ExportedTorrent, TorrentExporter
 from swarmfeed.node.faults import Faults
 from swarmfeed.node.follower import Follower, FollowTimings
@@ -43,6 +44,9 @@ from swarmfeed.node.reachability import Reachability
 from swarmfeed.node.reconcile import Reconciler
 from swarmfeed.node.signatures import SignatureCache
 from swarmfeed.node.torrents import Progress, TorrentShelf
+from swarmfeed.push.rendezvous import DhtRendezvous
+from swarmfeed.push.service import PushService
+from swarmfeed.push.types import LiveStatus, PushConfig, PushStats
 from swarmfeed.store import keystore
 from swarmfeed.store.database import (
     Cursor,
@@ -77,6 +81,10 @@ class NodeStatus:
     """Whether other nodes can find and reach this one, with advice when they cannot."""
     head_put: HeadPut | None = None
     """The latest put of our own head into the DHT."""
+    push_endpoint: tuple[str, int] | None = None
+    """The push channel's UDP endpoint."""
+    push_own_messages: int = 0
+    """Push messages sent for heads our own author signed (the fan-out at work)."""
 
 
 class Node:
@@ -187,6 +195,21 @@ class Node:
             self.media,
             clock,
         )
+        push_host, push_port = settings.push_endpoint
+        self.push = PushService(
+            keys.public_key,
+            PushConfig(
+                host=push_host,
+                port=push_port,
+                fallback=settings.push_port is None,
+                children=ChildLimits(per_author=settings.push_max_children),
+            ),
+            DhtRendezvous(self.dht),
+            offer_head=self.follower.offer_head,
+            stored_head=self._stored_head,
+        )
+        self.follower.on_head_accepted(self.push.on_head_stored)
+        self.publisher.on_head_signed(self.push.on_own_head)
 
     @classmethod
     def from_settings(cls, settings: Settings, passphrase: str | None = None) -> Node:
@@ -201,6 +224,15 @@ class Node:
 
     def _peer_hints(self, author: str) -> list[tuple[str, int]]:
         return self.engine.peer_hints(row.infohash for row in self.db.torrents.rows(author))
+
+    def _stored_head(self, author: str) -> MutableItem | None:
+        """Return the newest verified head held of ``author`` (our own or a followed one)."""
+        if author == self.author:
+            return self.publisher.own_head()
+        head = self.db.feeds.head(author)
+        if head is None:
+            return None
+        return MutableItem.from_bencodable(bencoding.decode(head.item, max_size=4096))
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -220,12 +252,15 @@ class Node:
         await self.publisher.prepare()
         self.media.start()
         self.follower.start()
+        await self.push.start()
+        self.supervisor.spawn("push-follows", self._track_follows)
         self.supervisor.spawn("own-head-republish", self._own_head_loop)
         log.info("node %s listening on %s", self.address, self.settings.listen)
 
     async def stop(self) -> None:
         """Flush and stop everything; safe to call once after start."""
         await self.supervisor.close()
+        await self.push.close()
         await self.media.close()
         await self.publisher.close()
         await self.dht.close()
@@ -243,6 +278,22 @@ class Node:
         """Fetch the pages of our own feed that a head found in the DHT names (lost locally)."""
         while not await self.follower.accept_head(self.author, item):
             pass  # each run stores a bounded number of pages; continue until whole
+
+    async def _track_follows(self) -> None:
+        """Keep the push channel subscribed for exactly the followed authors."""
+        events = self.events.subscribe()
+        try:
+            for author in self.db.follows.authors():
+                self.push.track(author)
+            while (event := await events.get()) is not None:
+                if not isinstance(event, FollowChanged):
+                    continue
+                if event.state == "unfollowed":
+                    self.push.untrack(event.author)
+                elif self.db.follows.contains(event.author):
+                    self.push.track(event.author)
+        finally:
+            self.events.unsubscribe(events)
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         if isinstance(event, MetadataRefused):
@@ -356,6 +407,14 @@ class Node:
         """Return every followed author with its sync state."""
         return self.db.follows.rows()
 
+    def push_status(self, author: str) -> LiveStatus:
+        """Return whether new heads of the followed ``author`` are pushed to us, and how."""
+        return self.push.status(author)
+
+    def push_stats(self) -> PushStats:
+        """Return the push channel's counters."""
+        return self.push.stats()
+
     def torrent_status(self, infohash: str) -> TorrentStatus | None:
         """Return the engine's status of a torrent, or None if the engine does not hold it."""
         return self.engine.status(infohash) if self.engine.has(infohash) else None
@@ -380,6 +439,8 @@ class Node:
             tasks=tuple(h for h in self.supervisor.health() if h.crashes),
             reachability=self.reach.verdict(session),
             head_put=self.reach.head_put,
+            push_endpoint=self.push.endpoint,
+            push_own_messages=self.push.stats().own_pushes,
         )
 
     def peer_addresses(self) -> tuple[tuple[str, int], ...]:

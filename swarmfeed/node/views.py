@@ -101,6 +101,10 @@ class FollowView(BaseModel):
     last_synced: int | None
     last_seen_seq: int | None
     posts: int
+    live: bool = False
+    """New heads are pushed to this node (protocol.md §11); otherwise they are polled."""
+    path_length: int | None = None
+    """Hops between the author's node and this one on the push tree (1: pushed directly)."""
 
 
 class TaskView(BaseModel):
@@ -155,6 +159,10 @@ class StatusView(BaseModel):
     tasks: list[TaskView] = []
     """Background tasks that crashed at least once: restarted, or stopped."""
     reachability: ReachabilityView | None = None
+    push_endpoint: str | None = None
+    """The push channel's UDP endpoint ``host:port``."""
+    push_own_messages: int = 0
+    """Push messages sent for heads this node's author signed."""
 
 
 def reachability_view(status: NodeStatus) -> ReachabilityView | None:
@@ -205,6 +213,8 @@ def status_view(status: NodeStatus) -> StatusView:
             for t in status.tasks
         ],
         reachability=reachability_view(status),
+        push_endpoint="{}:{}".format(*status.push_endpoint) if status.push_endpoint else None,
+        push_own_messages=status.push_own_messages,
     )
 
 
@@ -296,6 +306,7 @@ def torrent_magnet_of(
 def follow_view(node: Node, row: FollowRow) -> FollowView:
     """Describe a followed author."""
     profile = node.db.feeds.profile(row.author)
+    push = node.push_status(row.author)
     return FollowView(
         author=row.author,
         address=author_address(bytes.fromhex(row.author)),
@@ -306,6 +317,8 @@ def follow_view(node: Node, row: FollowRow) -> FollowView:
         last_synced=row.last_synced,
         last_seen_seq=row.head_seq,
         posts=row.post_count,
+        live=push.live,
+        path_length=push.path_length,
     )
 
 

@@ -58,6 +58,12 @@ def test_viral_benchmark_smoke_run(tmp_path: Path, output_dir: Path) -> None:
     assert 0.9 <= swarm["creator_upload_copies"] <= 3.05
     assert len(swarm["visible_s"]) == 3
     assert swarm["visible_median_s"] <= swarm["visible_p95_s"]
+    # At the default 300 s poll interval the post came through the push channel: every
+    # follower was subscribed, and the creator sent one message per direct subscriber.
+    assert config["poll_interval_s"] == 300.0
+    assert swarm["live_followers"] == 3
+    assert 1 <= swarm["creator_push_messages"] <= 3
+    assert sum(swarm["path_length_histogram"].values()) == 3
     assert swarm["peak_rss_bytes"] > 10 * MiB
     ratio = report["swarm_over_http"]["creator_upload_copies"]
     assert ratio == pytest.approx(swarm["creator_upload_copies"] / http["creator_upload_copies"])

@@ -54,3 +54,16 @@ def test_invalid_values_are_reported_as_input_errors(tmp_path: Path) -> None:
         Settings.load(home=tmp_path, profile_name="x" * 65)
     with pytest.raises(InvalidInput, match="listen"):
         Settings.load(home=tmp_path, listen="nowhere")
+
+
+def test_push_channel_port_defaults_to_the_listen_port_plus_one(tmp_path: Path) -> None:
+    assert Settings(home=tmp_path).push_endpoint == ("0.0.0.0", 6882)
+    assert Settings(home=tmp_path, listen="127.0.0.9:7000").push_endpoint == ("127.0.0.9", 7001)
+    assert Settings(home=tmp_path, listen="[::]:7000").push_endpoint == ("0.0.0.0", 7001)
+    assert Settings(home=tmp_path, listen="127.0.0.9:0").push_endpoint == ("127.0.0.9", 0)
+    assert Settings(home=tmp_path, listen="127.0.0.9:65535").push_endpoint == ("127.0.0.9", 0)
+    chosen = Settings.load(home=tmp_path, listen="127.0.0.9:7000", push_port=0)
+    assert chosen.push_endpoint == ("127.0.0.9", 0)
+    for bad in ({"push_port": 70000}, {"push_max_children": 0}, {"push_max_children": 65}):
+        with pytest.raises(InvalidInput, match="push_"):
+            Settings.load(home=tmp_path, **bad)

@@ -180,3 +180,43 @@ def test_random_bytes_never_crash_the_parser(data: bytes) -> None:
 def test_random_response_bodies_never_crash_the_parser(body: dict[bytes, object]) -> None:
     with contextlib.suppress(InvalidInput):
         krpc.parse_message(_response({k.decode(): v for k, v in body.items()}))
+
+
+def test_get_peers_and_announce_peer_queries() -> None:
+    message = bencoding.decode(krpc.build_get_peers(TID, NODE_ID, TARGET))
+    assert message == {
+        b"t": TID,
+        b"y": b"q",
+        b"q": b"get_peers",
+        b"ro": 1,
+        b"a": {b"id": NODE_ID, b"info_hash": TARGET},
+    }
+    announce = bencoding.decode(krpc.build_announce_peer(TID, NODE_ID, TARGET, 7001, b"tok"))
+    assert announce[b"q"] == b"announce_peer"
+    assert announce[b"a"] == {
+        b"id": NODE_ID,
+        b"implied_port": 0,  # BEP 5: the port given is the one to store (the push channel's)
+        b"info_hash": TARGET,
+        b"port": 7001,
+        b"token": b"tok",
+    }
+    for port in (0, 65536):
+        with pytest.raises(InvalidInput, match="port"):
+            krpc.build_announce_peer(TID, NODE_ID, TARGET, port, b"tok")
+    with pytest.raises(InvalidInput):
+        krpc.build_get_peers(TID, NODE_ID, TARGET[:19])
+
+
+def test_peer_values_are_parsed_leniently_but_bounded() -> None:
+    raw = krpc.build_response(
+        TID, OTHER_ID, token=b"tk", peers=[("127.0.0.9", 7001), ("::1", 7002)]
+    )
+    reply = krpc.parse_message(raw)
+    assert isinstance(reply, Response)
+    assert reply.peers == (("127.0.0.9", 7001), ("::1", 7002))
+    assert reply.token == b"tk"
+    odd = [b"\x7f\x00\x00\x01\x00\x00", b"\x00" * 6, b"short", 5, b"\x7f\x00\x00\x02\x1b\x59"]
+    assert krpc.decode_peers(odd) == (("127.0.0.2", 7001),)
+    assert len(krpc.decode_peers([b"\x7f\x00\x00\x01\x1b\x59"] * 1000)) == krpc.MAX_PEER_VALUES
+    with pytest.raises(BencodeError, match="values"):
+        krpc.decode_peers(b"\x7f\x00\x00\x01\x1b\x59")

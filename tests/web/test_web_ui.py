@@ -146,6 +146,10 @@ def test_author_following_and_swarm_pages(
     page.goto(world.bob.url + "/following")
     row = page.locator("tr", has_text="Alice")
     expect(row.locator("[data-follow-state]")).to_have_text("synced", timeout=LIVE_TIMEOUT_MS)
+    # Alice's new posts are pushed to Bob (Bob subscribed to Alice's node: one hop).
+    world.swarm.wait_for("Bob to be live", lambda: world.bob.api("GET", "/api/follows")[0]["live"])
+    page.reload()
+    expect(row.locator("[data-follow-delivery]")).to_have_text("live · 1 hop")
     shoot(page, screenshots, "following")
 
     # A bad address gets a clear error and keeps what was typed.
