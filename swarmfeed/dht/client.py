@@ -13,6 +13,8 @@ has sent a node ``10 * dht_block_ratelimit`` (default 50) packets within 10 s (m
 2.1.1: the 50th packet of a burst goes unanswered, and other ports of that IP are blocked
 too). Packets to one IP address are therefore spaced at least ``min_interval`` (0.3 s)
 apart: at most 33 per 10 s, leaving room for the local libtorrent session's own queries.
+Each address has its own line (pacing.py), and a query cancelled while waiting for its turn
+gives its turn to the next one.
 
 Read-only caveat: libtorrent (measured on 2.1.1) adds the sender of an accepted ``put`` to its
 routing table although the query carries BEP 43's ``"ro": 1``, so other nodes' lookups may
@@ -39,6 +41,7 @@ from swarmfeed.core import bep44
 from swarmfeed.core.bep44 import MutableItem
 from swarmfeed.dht import krpc
 from swarmfeed.dht.krpc import ErrorReply, Message, NodeInfo, Query, Response
+from swarmfeed.dht.pacing import Pacer
 from swarmfeed.errors import InvalidInput, SwarmfeedError
 
 Address = tuple[str, int]
@@ -172,7 +175,7 @@ class DhtClient:
         self._family = socket.AF_INET
         self._pending: dict[bytes, _Pending] = {}
         self._next_tid = random.randrange(1 << 16)
-        self._next_send: dict[str, float] = {}
+        self._pacer = Pacer(min_interval)
         self._resolved: dict[Address, tuple[float, list[Address]]] = {}
         self._local: Address | None = None
         self._silent: dict[Address, float] = {}
@@ -202,6 +205,7 @@ class DhtClient:
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
+        self._pacer.close()
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_result(None)
@@ -413,7 +417,7 @@ class DhtClient:
                     if candidate.state == "new":
                         candidate.state = "asked"
                         # The short timeout runs from the send, after any pacing wait.
-                        candidate.asked_at = max(now, self._next_send.get(candidate.addr[0], now))
+                        candidate.asked_at = self._pacer.estimate(candidate.addr[0])
                         queried += 1
                         waiting += 1
                         task = asyncio.ensure_future(self._query(candidate.addr, build, salt))
@@ -563,7 +567,7 @@ class DhtClient:
         if self._transport is None:
             raise SwarmfeedError("DhtClient is not started")
         loop = asyncio.get_running_loop()
-        await self._pace(addr[0])
+        await self._pacer.wait(addr[0])
         transport = self._transport
         if transport is None:
             return None
@@ -581,17 +585,6 @@ class DhtClient:
             return None
         finally:
             self._pending.pop(tid, None)
-
-    async def _pace(self, host: str) -> None:
-        """Wait until ``host`` may receive another packet (at most one per ``min_interval``)."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        if len(self._next_send) > 4096:
-            self._next_send = {h: t for h, t in self._next_send.items() if t > now}
-        slot = max(now, self._next_send.get(host, now))
-        self._next_send[host] = slot + self.min_interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
 
     def _new_tid(self) -> bytes:
         """Return a 2-byte transaction id not in use (BEP 5: opaque, echoed by the node)."""

@@ -11,6 +11,7 @@ removes torrents a crashed step left behind, and no seq is ever used twice
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 from collections.abc import Awaitable, Callable, Sequence
@@ -123,6 +124,8 @@ class Publisher:
         self._put_task: asyncio.Task[None] | None = None
         self._head_listeners: list[Callable[[MutableItem], None]] = []
         self._put_listeners: list[Callable[[MutableItem, PutResult], None]] = []
+        self._next_put: MutableItem | None = None
+        self._put_wake = asyncio.Event()
 
     # state -----------------------------------------------------------------------------------
 
@@ -370,42 +373,47 @@ class Publisher:
             listener(item)
 
     def schedule_put(self, item: MutableItem) -> None:
-        """Put ``item`` into the DHT in the background, retrying until some node stores it."""
-        if self._put_task is not None and not self._put_task.done():
-            self._put_task.cancel()
-        self._put_task = asyncio.create_task(self._put_until_stored(item))
+        """Put ``item`` into the DHT in the background, retrying until some node stores it.
 
-    async def _put_until_stored(self, item: MutableItem) -> None:
-        delay = 0.5
-        while True:
-            try:
-                result = await self.dht.put_mutable(item)
-                for listener in self._put_listeners:
-                    listener(item, result)
-                if result.stored > 0:
-                    log.info("head seq %d stored on %d DHT nodes", item.seq, result.stored)
-                    return
-                log.warning("head seq %d stored on no DHT node yet; retrying", item.seq)
-            except OSError as exc:
-                log.warning("putting head seq %d failed: %s", item.seq, exc)
-                for listener in self._put_listeners:
-                    listener(item, PutResult(0, 0))
-            await asyncio.sleep(delay)  # back-off between DHT retries, not a wait for an event
-            delay = min(delay * 2, 60.0)
+        At most one put is in flight and one waits: a newer item replaces the waiting one (and
+        ends a retry pause), and an unfinished put of an older item is never started again. A
+        burst of posts costs the put in flight and one put of the newest head; a replaced put
+        costs nothing.
+        """
+        self._next_put = item
+        self._put_wake.set()
+        if self._put_task is None or self._put_task.done():
+            self._put_task = asyncio.create_task(self._put_until_stored())
+
+    async def _put_until_stored(self) -> None:
+        """Put the newest scheduled head until some node stores it (or a newer one comes)."""
+        while self._next_put is not None:
+            item, self._next_put = self._next_put, None
+            delay = 0.5
+            while self._next_put is None:
+                try:
+                    result = await self.dht.put_mutable(item)
+                    for listener in self._put_listeners:
+                        listener(item, result)
+                    if result.stored > 0:
+                        log.info("head seq %d stored on %d DHT nodes", item.seq, result.stored)
+                        break
+                    log.warning("head seq %d stored on no DHT node yet; retrying", item.seq)
+                except OSError as exc:
+                    log.warning("putting head seq %d failed: %s", item.seq, exc)
+                    for listener in self._put_listeners:
+                        listener(item, PutResult(0, 0))
+                self._put_wake.clear()
+                # Back-off between DHT retries; a newer head ends it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._put_wake.wait(), delay)
+                delay = min(delay * 2, 60.0)
 
     async def wait_published(self, timeout: float = 60.0) -> None:
         """Wait until the latest head has been stored by at least one DHT node."""
         async with asyncio.timeout(timeout):
-            while self._put_task is not None:
-                task = self._put_task
-                try:
-                    await asyncio.shield(task)
-                except asyncio.CancelledError:
-                    current = asyncio.current_task()
-                    if current is not None and current.cancelling():
-                        raise  # we are cancelled ourselves
-                if task is self._put_task and task.done():
-                    return  # otherwise a newer put replaced the one we waited for
+            while self._put_task is not None and not self._put_task.done():
+                await asyncio.shield(self._put_task)
 
     async def republish(self) -> None:
         """Put our latest head again (DHT items expire after about two hours)."""
