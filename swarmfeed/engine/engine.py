@@ -20,10 +20,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
-
-import libtorrent as lt
+from typing import Any
 
 from swarmfeed.engine import content
 from swarmfeed.engine.alerts import AlertLoop
@@ -36,9 +35,9 @@ from swarmfeed.engine.rendezvous import Rendezvous
 from swarmfeed.engine.restore import Restorer
 from swarmfeed.engine.resume import ResumeFiles, ResumeSaver
 from swarmfeed.engine.seeding import SeedingAdapter
-from swarmfeed.engine.settings import ENGINE_SOCKETS, session_settings
+from swarmfeed.engine.settings import ENGINE_SOCKETS, descriptors_needed, open_session
 from swarmfeed.engine.stats import SessionStats
-from swarmfeed.engine.status import StatusCache
+from swarmfeed.engine.status import StatusCache, restoring_status
 from swarmfeed.engine.streaming import Streaming
 from swarmfeed.engine.table import Endpoint, EngineState, MetadataCheck, Torrent
 from swarmfeed.engine.torrents import Torrents
@@ -122,18 +121,8 @@ class Engine:
         (``session_status().restoring``, ``wait_restored``).
         """
         self.resume_dir.mkdir(parents=True, exist_ok=True)
-        settings = session_settings(self.config, self.seeding.tuning)
-        session = lt.session(cast(Any, settings))
+        session = open_session(self.config, self.seeding.tuning)
         self.state.session = session
-        if self.config.rate_limit_local_peers:
-            # Loopback/LAN peers fall into the local class that ignores rate limits (NOTES.md).
-            peer_filter = lt.ip_filter()
-            peer_filter.add_rule(
-                "0.0.0.0",  # noqa: S104 - an address range, not a bind
-                "255.255.255.255",
-                1 << session.global_peer_class_id,
-            )
-            session.set_peer_class_filter(peer_filter)
         self.alerts.attach(session)
         self.dht.start()
         self.files_queue.start()
@@ -168,6 +157,7 @@ class Engine:
             self.streaming.pieces,
             self.flushes.waiters,
             self.dht.nodes_waiters,
+            self.rendezvous.replies,
         ):
             waiters.fail_all(stopped)
 
@@ -358,7 +348,9 @@ class Engine:
         return content.file_entries(torrent, torrent.status or self.statuses.refresh(torrent))
 
     def status(self, infohash: str) -> TorrentStatus:
-        """Return a current snapshot of one torrent (asks libtorrent)."""
+        """Return a current snapshot of one torrent (asks libtorrent; "restoring" if queued)."""
+        if self.restorer.is_pending(infohash):
+            return restoring_status(infohash)
         return self.statuses.refresh(self._torrent(infohash))
 
     def list_status(self) -> list[TorrentStatus]:
@@ -372,30 +364,14 @@ class Engine:
         and ``file_pool_size`` open files; its listen, uTP and DHT sockets and internal pipes
         come on top (ENGINE_SOCKETS).
         """
-        settings = {**lt.default_settings(), **session_settings(self.config, self.seeding.tuning)}
-        return int(settings["connections_limit"]) + int(settings["file_pool_size"]) + ENGINE_SOCKETS
+        return descriptors_needed(self.config, self.seeding.tuning)
 
     def session_status(self) -> SessionStatus:
         """Return a snapshot of the session (counters refreshed every stats interval)."""
-        session = self.state.require_session()
-        stats = self.stats
+        port = int(self.state.require_session().listen_port())
         restore = self.restorer.progress()
-        return SessionStatus(
-            dht_nodes=stats.get("dht.dht_nodes"),
-            num_torrents=len(self.state.table),
-            num_peers=stats.get("peer.num_peers_connected"),
-            upload_rate=stats.upload_rate,
-            download_rate=stats.download_rate,
-            total_upload=stats.get("net.sent_payload_bytes"),
-            total_download=stats.get("net.recv_payload_bytes"),
-            listen_port=int(session.listen_port()),
-            incoming_connections=stats.get("peer.incoming_connections"),
-            external_ip=stats.external_ip,
-            dht_packets_out=stats.get("dht.dht_messages_out"),
-            dht_packets_in=stats.get("dht.dht_messages_in"),
-            dht_bytes_out=stats.get("dht.dht_bytes_out"),
-            dht_lookups_out=stats.get("dht.dht_get_peers_out"),
-            dht_announces_out=stats.get("dht.dht_announce_peer_out"),
+        return replace(
+            self.stats.session_status(port, len(self.state.table)),
             restoring=restore.running,
             restored=restore.done,
             to_restore=restore.total,

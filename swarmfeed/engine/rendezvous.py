@@ -42,7 +42,7 @@ class Rendezvous:
         self.state = state
         self._found: dict[bytes, set[Endpoint]] = {}
         self._lookups: dict[bytes, int] = {}
-        self._replies: Waiters[bytes] = Waiters()
+        self.replies: Waiters[bytes] = Waiters()
 
     def attach(self, alerts: AlertLoop) -> None:
         """Listen for get_peers replies."""
@@ -77,7 +77,7 @@ class Rendezvous:
                 if remaining <= 0:
                     break
                 try:
-                    await self._replies.wait(key, remaining)
+                    await self.replies.wait(key, remaining)
                 except TimeoutError:
                     break
             return sorted(found)
@@ -98,4 +98,4 @@ class Rendezvous:
             endpoint = (str(host), int(port))
             if endpoint != own and len(found) < MAX_FOUND:
                 found.add(endpoint)
-        self._replies.resolve(key)
+        self.replies.resolve(key)

@@ -50,6 +50,16 @@ def _load(paths: list[Path]) -> list[Loaded]:
     return loaded
 
 
+def _hashes(params: Any) -> Any:
+    """Return the info hashes of resume data (of its info dict when it has one)."""
+    return params.ti.info_hashes() if params.ti is not None else params.info_hashes
+
+
+def _key(params: Any) -> str:
+    """Return the engine key (v1 infohash, hex) of resume data."""
+    return str(_hashes(params).v1)
+
+
 def _held(params: Any) -> bool:
     """Return True for a torrent saved before its metadata was checked (older versions did)."""
     if params.ti is None:
@@ -68,6 +78,7 @@ class Restorer:
         self.settled: Waiters[str] = Waiters()
         self._queued: dict[str, Any] = {}
         self._pending: set[str] = set()
+        self._cancelled: dict[str, bool] = {}
         self._batch_left = 0
         self._batch_done = asyncio.Event()
         self._done = 0
@@ -103,12 +114,20 @@ class Restorer:
         return sorted(self._pending)
 
     def is_pending(self, key: str) -> bool:
-        """Return True while ``key`` waits in the restore queue."""
-        return key in self._pending
+        """Return True while ``key`` waits in the restore queue (and was not removed)."""
+        return key in self._pending and key not in self._cancelled
+
+    def cancel(self, key: str, delete_files: bool) -> None:
+        """Drop queued ``key`` from the restore: removed (with its files) once libtorrent has it.
+
+        The torrent is still added when its turn comes, so that libtorrent can delete its files.
+        """
+        if key in self._pending:
+            self._cancelled[key] = delete_files
 
     async def wait(self, key: str, timeout: float | None = None) -> None:
         """Wait until ``key`` is restored (or failed to), if it is queued at all."""
-        if key in self._pending:
+        if self.is_pending(key):
             await self.settled.wait(key, timeout)
 
     async def finished(self) -> None:
@@ -135,7 +154,7 @@ class Restorer:
             self.state.log.info("restored %d torrents from resume data", self._done)
 
     def _submit(self, key: str, params: Any) -> None:
-        if str(params.info_hashes.v1) != key:
+        if _key(params) != key:
             self.state.log.warning("resume file of %s holds another torrent; skipped", key)
             self._settle(key)
             return
@@ -154,14 +173,19 @@ class Restorer:
         self.state.session.async_add_torrent(params)
 
     def _on_added(self, alert: Any) -> None:
-        params = alert.params
-        key = str(params.info_hashes.v1)
+        key = _key(alert.params)
         queued = self._queued.pop(key, None)
         if queued is None:
             return  # an add of the node's own (add_torrent, add_magnet)
+        cancelled = self._cancelled.pop(key, None)
         if alert.error.value() != 0:
             self.state.log.warning("could not restore %s: %s", key, alert.error.message())
-        elif key not in self.state.table:
+        elif key in self.state.table:
+            pass  # the node added it meanwhile (maybe after removing the queued one): keep it
+        elif cancelled is not None:
+            options = lt.options_t.delete_files if cancelled else 0
+            self.state.session.remove_torrent(alert.handle, options)
+        else:
             handle = alert.handle
             flags = queued.flags
             self.added(
@@ -169,7 +193,7 @@ class Restorer:
                     key=key,
                     handle=handle,
                     added_at=float(queued.added_time),
-                    hybrid=bool(queued.info_hashes.has_v2()),
+                    hybrid=bool(_hashes(queued).has_v2()),
                     dht=not (flags & lt.torrent_flags.disable_dht),
                     held=_held(queued),
                     restored=True,

@@ -83,8 +83,10 @@ class SeedingAdapter:
         if is_fresh_media(self._tune(torrent, time.time())):
             self.apply([])
 
-    def _facts(self, torrent: Torrent, now: float) -> TorrentFacts:
-        status = torrent.status or self.statuses.refresh(torrent)
+    def _facts(self, torrent: Torrent, now: float, *, current: bool = False) -> TorrentFacts:
+        status = torrent.status
+        if current or status is None:
+            status = self.statuses.refresh(torrent)
         fresh = self.state.table.is_fresh(torrent.key)
         return TorrentFacts(
             authored=torrent.authored,
@@ -96,18 +98,28 @@ class SeedingAdapter:
             peers=status.num_peers,
             least_held=-1,
             session_upload_limit=self.state.config.upload_rate_limit,
+            uploaded_copies=status.total_upload / status.total_wanted if status.total_wanted else 0,
+            stepped_back=torrent.tuning.upload_limit != NO_LIMIT,
         )
 
     def _tune(self, torrent: Torrent, now: float) -> TorrentFacts:
         policy = self.state.config.seed_policy
         facts = self._facts(torrent, now)
+        if policy is SeedPolicy.ADAPTIVE and is_fresh_own_media(facts):
+            # The step back is decided on this second's counts, not the last state update's.
+            facts = self._facts(torrent, now, current=True)
         handle = torrent.handle
         if policy is SeedPolicy.ADAPTIVE and is_fresh_own_media(facts):
-            # libtorrent reports no availability for a seed: count the peers' bitfields.
-            bitfields = [list(peer.pieces) for peer in handle.get_peer_info()]
+            # libtorrent reports no availability for a seed: count the bitfields of the
+            # connected downloaders, plus every seed in the peer list (connected or not: two
+            # seeds drop their redundant connection, and a follower that finished is one).
+            seed = lt.peer_info.seed
+            peers = handle.get_peer_info()
+            bitfields = [list(peer.pieces) for peer in peers if not peer.flags & seed]
             info = handle.torrent_file()
             pieces = info.num_pieces() if info is not None else 0
-            facts = replace(facts, least_held=least_held(bitfields, pieces))
+            held = least_held(bitfields, pieces) + torrent.seeds_known
+            facts = replace(facts, least_held=held, downloaders=len(bitfields))
         tuning = torrent_tuning(policy, facts)
         if torrent.tuning == tuning:
             return facts

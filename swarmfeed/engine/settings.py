@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import libtorrent as lt
 
@@ -13,6 +13,23 @@ PUBLIC_ROUTERS = (
     "router.bittorrent.com:6881,dht.transmissionbt.com:6881,"
     "router.utorrent.com:6881,dht.libtorrent.org:25401"
 )
+
+CONNECTION_SPEED = 60
+"""Outgoing connection attempts per second (libtorrent's default is 30). Catching up on a back
+catalogue starts many small torrents at once, each wanting a connection or two to the peers
+handed to it; 30 a second would be the pace of the whole catch-up."""
+
+INACTIVITY_TIMEOUT = 60
+"""Seconds a connection where neither side is interested stays open (libtorrent: 600). Seeds
+drop each other at once (``close_redundant_connections``); this closes the rest of the idle
+connections: a torrent nobody wants holds no connection for long."""
+
+MAX_PEERLIST_SIZE = 500
+"""Peers remembered per torrent (libtorrent: 3000). Per-torrent memory times 10,000 torrents;
+a few hundred candidates are plenty to pick connections from."""
+
+MAX_PAUSED_PEERLIST_SIZE = 50
+"""The same for paused torrents (libtorrent: 1000)."""
 
 ENGINE_SOCKETS = 32
 """Listen sockets (TCP and uTP per interface), the DHT, LSD, UPnP and NAT-PMP sockets, the alert
@@ -62,10 +79,15 @@ def session_settings(config: EngineConfig, tuning: SessionTuning) -> dict[str, A
         # both. Private/local swarms use TCP only; the public network keeps uTP.
         "enable_outgoing_utp": not local,
         "enable_incoming_utp": not local,
-        # A magnet held back for its metadata check counts as finished (nothing wanted) and
-        # would drop its seeds as "upload to upload"; keep them so the download can start
-        # on the same connection once the check passes.
-        "close_redundant_connections": False,
+        # Two seeds of a torrent drop their connection (BEP 21 upload_only): a finished torrent
+        # holds no connection. A magnet held back for its metadata check briefly counts as
+        # finished too; the metadata gate reconnects its sources when it is released.
+        "close_redundant_connections": True,
+        "connections_limit": config.connections_limit,
+        "connection_speed": CONNECTION_SPEED,
+        "inactivity_timeout": INACTIVITY_TIMEOUT,
+        "max_peerlist_size": MAX_PEERLIST_SIZE,
+        "max_paused_peerlist_size": MAX_PAUSED_PEERLIST_SIZE,
         # Private/local swarms put many nodes and DHT clients on few addresses; libtorrent
         # bans an IP above 5 DHT packets/s (and then for 300 s), which a busy test swarm
         # reaches. The public DHT keeps libtorrent's defaults.
@@ -94,3 +116,24 @@ def session_settings(config: EngineConfig, tuning: SessionTuning) -> dict[str, A
         | categories.dht_operation,
         "alert_queue_size": ALERT_QUEUE_SIZE,
     }
+
+
+def open_session(config: EngineConfig, tuning: SessionTuning) -> Any:
+    """Create the session for ``config``; rate limits apply to local peers if asked."""
+    session = lt.session(cast(Any, session_settings(config, tuning)))
+    if config.rate_limit_local_peers:
+        # Loopback/LAN peers fall into the local class that ignores rate limits (NOTES.md).
+        peer_filter = lt.ip_filter()
+        peer_filter.add_rule(
+            "0.0.0.0",  # noqa: S104 - an address range, not a bind
+            "255.255.255.255",
+            1 << session.global_peer_class_id,
+        )
+        session.set_peer_class_filter(peer_filter)
+    return session
+
+
+def descriptors_needed(config: EngineConfig, tuning: SessionTuning) -> int:
+    """Return how many file descriptors a session for ``config`` may hold at its limits."""
+    settings = {**lt.default_settings(), **session_settings(config, tuning)}
+    return int(settings["connections_limit"]) + int(settings["file_pool_size"]) + ENGINE_SOCKETS

@@ -8,6 +8,7 @@ from typing import Any
 import libtorrent as lt
 
 from swarmfeed.engine.alerts import AlertLoop
+from swarmfeed.engine.types import SessionStatus
 
 StatsListener = Callable[[dict[str, int]], None]
 
@@ -36,6 +37,26 @@ class SessionStats:
     def get(self, name: str) -> int:
         """Return counter ``name`` (e.g. ``dht.dht_nodes``), 0 before the first stats."""
         return int(self.values.get(name, 0))
+
+    def session_status(self, listen_port: int, torrents: int) -> SessionStatus:
+        """Return the session's snapshot from the latest counters."""
+        return SessionStatus(
+            dht_nodes=self.get("dht.dht_nodes"),
+            num_torrents=torrents,
+            num_peers=self.get("peer.num_peers_connected"),
+            upload_rate=self.upload_rate,
+            download_rate=self.download_rate,
+            total_upload=self.get("net.sent_payload_bytes"),
+            total_download=self.get("net.recv_payload_bytes"),
+            listen_port=listen_port,
+            incoming_connections=self.get("peer.incoming_connections"),
+            external_ip=self.external_ip,
+            dht_packets_out=self.get("dht.dht_messages_out"),
+            dht_packets_in=self.get("dht.dht_messages_in"),
+            dht_bytes_out=self.get("dht.dht_bytes_out"),
+            dht_lookups_out=self.get("dht.dht_get_peers_out"),
+            dht_announces_out=self.get("dht.dht_announce_peer_out"),
+        )
 
     def _on_external_ip(self, alert: Any) -> None:
         self.external_ip = str(alert.external_address)

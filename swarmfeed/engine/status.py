@@ -8,7 +8,7 @@ then proportional to the torrents that move, not to the torrents held.
 libtorrent posts a torrent while its (low-pass) transfer rate is above zero, so the second its
 traffic stops is never posted: torrents whose cached status shows traffic and that were left
 out of an update are asked once more, directly. The same updates say which torrents have
-changed since their resume data was last saved (``need_save_resume``).
+changed since their resume data was last saved (``need_save_resume_data``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from swarmfeed.engine.types import TorrentStatus
 from swarmfeed.engine.waiters import Waiters
 
 _UPDATE = "update"
+
+IF_COUNTERS_CHANGED = 1 << 3
+"""libtorrent's ``if_counters_changed`` resume-data reason: set all the time for a running
+torrent (its active-time counters tick), so it alone is no reason to save."""
 
 
 def to_status(s: Any, torrent: Torrent) -> TorrentStatus:
@@ -60,6 +64,30 @@ def to_status(s: Any, torrent: Torrent) -> TorrentStatus:
         super_seeding=bool(s.flags & lt.torrent_flags.super_seeding),
         completed_at=torrent.completed_at,
         dht=not (s.flags & lt.torrent_flags.disable_dht),
+    )
+
+
+def restoring_status(key: str) -> TorrentStatus:
+    """Return the status of a torrent still waiting in the restore queue."""
+    return TorrentStatus(
+        infohash=key,
+        name="",
+        state="restoring",
+        progress=0.0,
+        total_wanted=0,
+        total_done=0,
+        download_rate=0,
+        upload_rate=0,
+        total_upload=0,
+        total_download=0,
+        all_time_upload=0,
+        num_peers=0,
+        num_seeds=0,
+        is_seeding=False,
+        has_metadata=False,
+        distributed_copies=0.0,
+        error=None,
+        save_path="",
     )
 
 
@@ -122,7 +150,7 @@ class StatusCache:
         status = to_status(s, torrent)
         torrent.status = status
         torrent.seeds_known = int(s.list_seeds)
-        if s.need_save_resume:
+        if int(s.need_save_resume_data) & ~IF_COUNTERS_CHANGED:
             self.needs_save.add(torrent.key)
         else:
             self.needs_save.discard(torrent.key)

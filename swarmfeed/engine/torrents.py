@@ -149,6 +149,9 @@ class Torrents:
         torrent = self.state.table.get(key)
         if torrent is not None:
             self.drop(torrent, TorrentRefused(f"torrent {key} was removed"), delete_files)
+        elif self.restorer.is_pending(key):
+            self.restorer.cancel(key, delete_files)
+            self.saver.delete(key)
 
     def drop(self, torrent: Torrent, error: BaseException, delete_files: bool = True) -> None:
         """Take ``torrent`` out of the engine and the session; its waiters get ``error``."""

@@ -24,11 +24,15 @@ class EngineConfig:
     resume_save_interval: float = 60.0
     stats_interval: float = 1.0
     policy_interval: float = 1.0
+    connections_limit: int = 400
+    """Peer connections at most (libtorrent: 200). Seeds drop each other and idle connections
+    time out, so connections serve transfers in progress: a viral post's swarm and a
+    catch-up's concurrent downloads, with room for incoming peers. Each is a file descriptor."""
     dht_fresh_only: bool = False
     """Announce torrents in the DHT (BEP 5) only while they are fresh: older ones are switched
     to ``disable_dht`` and get their peers through ``connect_peers`` (e.g. from an author's
     rendezvous), so DHT traffic grows with fresh posts, not with posts held."""
-    restore_batch: int = 200
+    restore_batch: int = 50
     """Torrents restored from resume data per step before the loop serves others again."""
 
 
