@@ -25,6 +25,9 @@ from swarmfeed.engine.waiters import Waiters
 
 _UPDATE = "update"
 
+UPDATE_SLICE = 500
+"""Statuses taken from one state update before the loop serves others (about 5 ms)."""
+
 IF_COUNTERS_CHANGED = 1 << 3
 """libtorrent's ``if_counters_changed`` resume-data reason: set all the time for a running
 torrent (its active-time counters tick), so it alone is no reason to save."""
@@ -131,13 +134,21 @@ class StatusCache:
         self._active.discard(key)
 
     def _on_update(self, alert: Any) -> None:
+        # The list holds copies: it outlives the alert. A big update (thousands of torrents
+        # changed at once, as during a restore) is taken in slices, the loop serving others
+        # in between.
+        self._take(list(alert.status), set())
+
+    def _take(self, statuses: list[Any], seen: set[str]) -> None:
         table = self.state.table
-        seen: set[str] = set()
-        for s in alert.status:
+        for s in statuses[:UPDATE_SLICE]:
             torrent = table.get(str(s.info_hashes.v1))
             if torrent is not None:
                 self._store(torrent, s)
                 seen.add(torrent.key)
+        if len(statuses) > UPDATE_SLICE:
+            asyncio.get_running_loop().call_soon(self._take, statuses[UPDATE_SLICE:], seen)
+            return
         for key in list(self._active - seen):
             torrent = table.get(key)
             if torrent is None:
