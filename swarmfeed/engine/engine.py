@@ -35,6 +35,7 @@ from swarmfeed.core.policy import (
     session_tuning,
     torrent_tuning,
 )
+from swarmfeed.engine.serving import SERVE_INTERVAL, ServingAdapter
 from swarmfeed.engine.types import (
     EngineConfig,
     EngineEvent,
@@ -143,6 +144,7 @@ class Engine:
         self._completed_at: dict[str, float] = {}
         self._known_peers: dict[str, set[tuple[str, int]]] = {}
         self._external_ip: str | None = None
+        self.serving = ServingAdapter(self.log)
         self._handlers: dict[type, Callable[[Any], None]] = {
             lt.metadata_received_alert: self._on_metadata,
             lt.torrent_finished_alert: self._on_finished,
@@ -241,6 +243,8 @@ class Engine:
         self._tasks.append(asyncio.create_task(self._periodic_stats()))
         self._tasks.append(asyncio.create_task(self._announce_fresh()))
         self._tasks.append(asyncio.create_task(self._apply_policy_loop()))
+        if self.config.serve_scarce_first:
+            self._tasks.append(asyncio.create_task(self._serve_rounds()))
         self._drain()
 
     def _restore(self) -> None:
@@ -333,6 +337,18 @@ class Engine:
             interval = self.config.policy_interval
             await asyncio.sleep(interval / 4 if self._stepping_back_soon else interval)
             self.apply_policy()
+
+    async def _serve_rounds(self) -> None:
+        """Steer upload to the swarms with the fewest other seeds (core/serving.py)."""
+        while True:
+            await asyncio.sleep(SERVE_INTERVAL)  # policy re-evaluation cadence
+            if self._session is None:
+                continue
+            others = [(k, h) for k, h in list(self._handles.items()) if k not in self._authored]
+            try:
+                self.serving.round(others, self.config.upload_rate_limit)
+            except (RuntimeError, ValueError):  # a handle that went away mid-round
+                self.log.exception("serving round failed; the next one starts afresh")
 
     def apply_policy(self) -> None:
         """Re-decide the session's and every torrent's seeding parameters (core/policy)."""
@@ -584,6 +600,15 @@ class Engine:
 
     def _on_external_ip(self, alert: Any) -> None:
         self._external_ip = str(alert.external_address)
+
+    @property
+    def running(self) -> bool:
+        """Return True between start() and stop()."""
+        return self._session is not None
+
+    def counter(self, name: str) -> int:
+        """Return libtorrent's session counter ``name`` (e.g. ``dht.dht_nodes``), 0 before any."""
+        return int(self._stats.get(name, 0))
 
     def _on_stats(self, alert: Any) -> None:
         values = dict(alert.values)

@@ -23,6 +23,9 @@ class EngineConfig:
     resume_save_interval: float = 60.0
     stats_interval: float = 1.0
     policy_interval: float = 1.0
+    serve_scarce_first: bool = True
+    """Hold swarms with enough other seeds to a background share of the upload while a swarm
+    with few other seeds wants it (core/serving.py)."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from swarmfeed.dht.client import DhtClient
 from swarmfeed.engine.engine import Engine
 from swarmfeed.engine.types import EngineConfig
 from swarmfeed.node.config import Settings
+from swarmfeed.node.counters import Counters
 from swarmfeed.node.events import EventBus
 from swarmfeed.node.export import TorrentExporter
 from swarmfeed.node.faults import Faults
@@ -28,6 +29,7 @@ from swarmfeed.node.reachability import Reachability
 from swarmfeed.node.rebuild import IndexRebuilder
 from swarmfeed.node.reconcile import Reconciler
 from swarmfeed.node.signatures import SignatureCache
+from swarmfeed.node.storage import StorageKeeper
 from swarmfeed.node.torrents import TorrentShelf
 from swarmfeed.push.rendezvous import DhtRendezvous
 from swarmfeed.push.service import PushService
@@ -59,6 +61,8 @@ class Parts:
     reconciler: Reconciler
     rebuilder: IndexRebuilder
     push: PushService
+    counters: Counters
+    storage: StorageKeeper
 
 
 def assemble(
@@ -84,6 +88,7 @@ def assemble(
             download_rate_limit=settings.download_rate_limit,
             rate_limit_local_peers=settings.rate_limit_local_peers,
             seed_policy=settings.effective_seed_policy,
+            serve_scarce_first=settings.serve_scarce_first,
         ),
         layout.engine_state,
     )
@@ -97,7 +102,19 @@ def assemble(
     def peer_hints(of: str) -> list[Endpoint]:
         return engine.peer_hints(row.infohash for row in db.torrents.rows(of))
 
-    media = MediaQueue(db, engine, layout, settings.fetch_budget, clock, supervisor, peer_hints)
+    counters = Counters()
+    storage = StorageKeeper(author, db, engine, shelf, settings.fetch_budget, clock, faults)
+    media = MediaQueue(
+        db,
+        engine,
+        layout,
+        settings.fetch_budget,
+        clock,
+        supervisor,
+        peer_hints,
+        storage,
+        counters,
+    )
     feeds = FeedSync(
         layout,
         db,
@@ -155,6 +172,7 @@ def assemble(
         FollowList(layout.follow_list),
         feeds,
         faults=faults,
+        counters=counters,
     )
 
     def stored_head(of: str) -> MutableItem | None:
@@ -196,6 +214,8 @@ def assemble(
         feeds=feeds,
         follower=follower,
         reconciler=Reconciler(author, layout, db, engine, shelf, publisher.pages, media, clock),
-        rebuilder=IndexRebuilder(author, layout, db, shelf, media, clock),
+        rebuilder=IndexRebuilder(author, layout, db, shelf, media, clock, publisher.index_media),
         push=push,
+        counters=counters,
+        storage=storage,
     )

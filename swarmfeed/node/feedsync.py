@@ -177,7 +177,7 @@ class FeedSync:
             # A newer version of a not-yet-full page supersedes the one we seeded.
             self.shelf.discard(replaced.infohash)
             self.db.torrents.remove(replaced.infohash)
-        self.media.offer(author, added, now)
+        self.media.offer(author, page.posts, now)  # also media a crash kept from its row
         self.faults.reached("sync:page-stored")
         for signed in added:
             self.events.publish(PostAdded(signed.id, author, signed.post.seq))

@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from swarmfeed.core.bep44 import MutableItem, verify_item
+from swarmfeed.core.followfile import FollowKind, ListEntry
 from swarmfeed.dht.client import DhtClient
 from swarmfeed.errors import InvalidInput, SwarmfeedError
+from swarmfeed.node.counters import Counters
 from swarmfeed.node.events import EventBus, FollowChanged
 from swarmfeed.node.faults import Faults
 from swarmfeed.node.feedsync import FeedSync, stored_item
@@ -73,6 +75,7 @@ class Follower:
         feeds: FeedSync,
         *,
         faults: Faults | None = None,
+        counters: Counters | None = None,
     ) -> None:
         self.layout = layout
         self.db = db
@@ -86,6 +89,7 @@ class Follower:
         self.follow_list = follow_list
         self.feeds = feeds
         self.faults = faults or Faults()
+        self.counters = counters or Counters()
         self._wake: dict[str, asyncio.Event] = {}
         self._sync_locks: dict[str, asyncio.Lock] = {}
         self._offered: dict[str, MutableItem] = {}
@@ -99,12 +103,14 @@ class Follower:
         stopped: its index rows go now, its torrents in the reconciliation after this.
         """
         if not self.follow_list.exists:
-            self.follow_list.replace(self.db.follows.authors())
+            kinds = self.db.follows.kinds()
+            authors = self.db.follows.authors()
+            self.follow_list.replace([ListEntry(a, FollowKind(kinds[a])) for a in authors])
             return
         listed = self.follow_list.authors()
         now = int(self.clock())
-        for author in listed:
-            self.db.follows.add(author, now)
+        for entry in self.follow_list.entries():
+            self.db.follows.add(entry.author, now, entry.kind.value)
         for author in self.db.follows.authors():
             if author not in listed:
                 log.warning("finishing the unfollow of %s cut short by the last stop", author[:16])
@@ -118,13 +124,20 @@ class Follower:
             self._start_polling(author)
         self.supervisor.spawn("republish-heads", self._republish_loop)
 
-    def follow(self, author: str) -> bool:
-        """Follow ``author`` (hex key) and sync it at once; return False if already followed."""
-        self.follow_list.add(author)
+    def follow(self, author: str, kind: FollowKind = FollowKind.FOLLOW) -> bool:
+        """Follow ``author`` (hex key) as ``kind`` and sync it at once; False if already followed.
+
+        Following an author already followed changes only its kind (a mirror keeps the whole
+        history; a former mirror is held to the budgets again).
+        """
+        before = self.db.follows.kind(author)
+        self.follow_list.add(author, kind)
         self.faults.reached("follow:listed")
-        added = self.db.follows.add(author, int(self.clock()))
+        added = self.db.follows.add(author, int(self.clock()), kind.value)
         if added:
             self.events.publish(FollowChanged(author, "new"))
+        elif before != kind.value:
+            self.media.kind_changed(author, kind)
         self._start_polling(author)
         self._wake[author].set()
         return added
@@ -164,11 +177,15 @@ class Follower:
             verify_item(item)
         except InvalidInput as exc:
             log.info("offered head of %s refused: %s", author[:16], exc)
+            self.counters.offers["refused"] += 1
+            self.counters.refused(exc)
             return False
         known = self.db.feeds.head(author)
         best = self._offered.get(author)
         if (known is not None and item.seq <= known.seq) or (best and item.seq <= best.seq):
+            self.counters.offers["stale"] += 1
             return False
+        self.counters.offers["accepted"] += 1
         self._offered[author] = item
         self.sync_now(author)
         return True
@@ -189,6 +206,7 @@ class Follower:
         while True:
             wake.clear()
             outcome = await self.sync(author)
+            self.counters.polls[outcome] += 1
             if outcome == Outcome.CATCHING_UP:
                 delay = 0.0  # more pages to fetch: continue after other tasks had a turn
             elif outcome in (Outcome.SEARCHING, Outcome.STALLED, Outcome.ERROR):
@@ -222,6 +240,7 @@ class Follower:
                     return Outcome.SYNCED
                 complete = await self.feeds.accept_head(author, item)
             except InvalidInput as exc:  # already logged by accept_head
+                self.counters.refused(exc)
                 self._state(author, Outcome.REFUSED, error=str(exc))
                 return Outcome.REFUSED
             except TimeoutError:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from swarmfeed.core.followfile import FollowKind, ListEntry
+from swarmfeed.core.health import CRASH_LOOP, Health, HealthFacts, judge_health
 from swarmfeed.core.identity import KeyPair, author_address
 from swarmfeed.core.posts import SignedPost
 from swarmfeed.core.reachability import HeadPut, Verdict
@@ -30,6 +32,7 @@ from swarmfeed.node.assembly import assemble
 from swarmfeed.node.config import Settings
 from swarmfeed.node.events import FollowChanged, MediaComplete
 from swarmfeed.node.export import ExportedTorrent
+from swarmfeed.node.following import ImportReport, import_follows
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.node.publisher import Upload
 from swarmfeed.node.torrents import Progress
@@ -111,6 +114,9 @@ class Node:
         self.reconciler = parts.reconciler
         self.rebuilder = parts.rebuilder
         self.push = parts.push
+        self.counters = parts.counters
+        self.storage = parts.storage
+        self.started_at = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings, passphrase: str | None = None) -> Node:
@@ -124,6 +130,7 @@ class Node:
 
     async def start(self) -> None:
         """Start the engine and DHT client, reconcile with the logs, then publish and sync."""
+        self.started_at = self.clock()
         shutil.rmtree(self.layout.staging, ignore_errors=True)
         self.layout.staging.mkdir(parents=True, exist_ok=True)
         self.engine.subscribe(self._on_engine_event)
@@ -134,8 +141,10 @@ class Node:
             self.rebuild_index()
         self.publisher.merge_index()
         self.follower.load_follow_list()
+        self.media.offer_missing(self.db.follows.authors())
         await self.reconciler.run()
         await self.publisher.prepare()
+        self.storage.enforce()
         self.media.start()
         self.follower.start()
         await self.push.start()
@@ -215,12 +224,20 @@ class Node:
         """Return the stored posts of ``author``, newest first."""
         return self.db.posts.timeline([author], limit, before)
 
-    def follow(self, author: bytes) -> bool:
-        """Follow ``author``; return False if already followed."""
+    def follow(self, author: bytes, kind: FollowKind = FollowKind.FOLLOW) -> bool:
+        """Follow ``author`` as ``kind``; return False if already followed (its kind is set)."""
         hex_key = author.hex()
         if hex_key == self.author:
             raise InvalidInput("a node cannot follow its own author")
-        return self.follower.follow(hex_key)
+        return self.follower.follow(hex_key, kind)
+
+    def import_follows(self, entries: Sequence[ListEntry]) -> ImportReport:
+        """Follow or mirror every author of ``entries`` (a follow list taken over)."""
+        return import_follows(self.follower, self.db, self.author, entries)
+
+    def follow_entries(self) -> list[ListEntry]:
+        """Return the follow list: every followed author with its kind, oldest first."""
+        return self.follower.follow_list.entries()
 
     async def unfollow(self, author: bytes) -> None:
         """Unfollow ``author`` (its torrents, files and posts go) or raise NotFound."""
@@ -280,6 +297,26 @@ class Node:
         if not self.media.request(infohash.lower()):
             raise NotFound(f"no media torrent {infohash}")
 
+    def uptime(self) -> float:
+        """Return the seconds since start."""
+        return max(0.0, self.clock() - self.started_at) if self.started_at else 0.0
+
+    def health(self) -> Health:
+        """Judge whether the node can do its job (core/health)."""
+        running = self.engine.running
+        return judge_health(
+            HealthFacts(
+                engine_running=running,
+                uptime=self.uptime(),
+                dht_nodes=self.engine.counter("dht.dht_nodes") if running else 0,
+                failing_tasks=tuple(
+                    h.name
+                    for h in self.supervisor.health()
+                    if h.crashes and (h.state == "stopped" or h.crashes >= CRASH_LOOP)
+                ),
+            )
+        )
+
     async def media_file(self, infohash: str, path: str, timeout: float = 60.0) -> FileEntry:
         """Return the file ``path`` of media torrent ``infohash`` or raise NotFound.
 
@@ -287,8 +324,9 @@ class Node:
         and waited for, up to ``timeout`` seconds for its metadata.
         """
         infohash = infohash.lower()
+        known = self.media.request(infohash)  # counts the open; queues it when not held
         if not self.engine.has(infohash):
-            if not self.media.request(infohash):
+            if not known:
                 raise NotFound(f"no media torrent {infohash}")
             try:
                 await self.media.wait_started(infohash, timeout)

@@ -107,7 +107,7 @@ class Publisher:
         self.fetch_own_log = fetch_own_log
         self.log_files = OwnLog(layout, keys)
         self.pages = OwnPages(keys, db, shelf, self.log_files, clock)
-        self.own = OwnLogState(self.log_files, db, dht, clock, self._index_media, fetch_own_log)
+        self.own = OwnLogState(self.log_files, db, dht, clock, self.index_media, fetch_own_log)
         self.heads = HeadPutter(dht)
         self._lock = asyncio.Lock()
         self._ready = asyncio.Event()
@@ -218,7 +218,7 @@ class Publisher:
         self.faults.reached("publish:page-seeded")
         now = int(self.clock())
         self.db.posts.add(list(posts), now)
-        self._index_media(posts)
+        self.index_media(posts)
         if self.profile:
             self.db.feeds.set_profile(self.author, self.profile.name, self.profile.bio)
         self.faults.reached("publish:index-updated")
@@ -228,8 +228,8 @@ class Publisher:
             self.pages.drop(replaced)
         self.faults.reached("publish:old-page-dropped")
 
-    def _index_media(self, posts: Sequence[SignedPost]) -> None:
-        """Record our posts' media bundles (complete: we made them) in the index."""
+    def index_media(self, posts: Sequence[SignedPost]) -> None:
+        """Record the media of our own ``posts`` as complete bundles we seed."""
         now = int(self.clock())
         rows: list[MediaRow] = []
         for signed in posts:

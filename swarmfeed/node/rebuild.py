@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.bep44 import MutableItem
 from swarmfeed.core.feed import FeedPage, decode_head_value, decode_page, verify_page
+from swarmfeed.core.followfile import FollowKind
+from swarmfeed.core.posts import SignedPost
 from swarmfeed.errors import SwarmfeedError
 from swarmfeed.node.followlist import FollowList
 from swarmfeed.node.layout import HomeLayout
@@ -29,8 +31,11 @@ class IndexRebuilder:
         shelf: TorrentShelf,
         media: MediaQueue,
         clock: Callable[[], float],
+        index_own_media: Callable[[Sequence[SignedPost]], None],
     ) -> None:
         self.author = author
+        self.index_own_media = index_own_media
+        """Records our own posts' media as complete (Publisher.index_media)."""
         self.layout = layout
         self.db = db
         self.shelf = shelf
@@ -41,11 +46,13 @@ class IndexRebuilder:
         """Recreate the index from the logs: our chain, the follow list, followed chains."""
         if own_head is not None:
             self._index_chain(self.author, own_head)
-        authors = set(FollowList(self.layout.follow_list).authors())
+        follow_list = FollowList(self.layout.follow_list)
+        authors = set(follow_list.authors())
         if self.layout.heads.is_dir():
             authors |= {path.stem for path in self.layout.heads.glob("*.bencode")}
         for author in sorted(authors):
-            self.db.follows.add(author, int(self.clock()))
+            kind = follow_list.kind(author) or FollowKind.FOLLOW
+            self.db.follows.add(author, int(self.clock()), kind.value)
             path = self.layout.head_file(author)
             if not path.exists():
                 continue
@@ -84,7 +91,10 @@ class IndexRebuilder:
             self.db.torrents.add(TorrentRow(page_ih, "page", author, None), now)
             if page.profile is not None:
                 self.db.feeds.set_profile(author, page.profile.name, page.profile.bio)
-            if author != self.author:
+            if author == self.author:
+                # Our own media is complete here (a lost index must not orphan its files).
+                self.index_own_media(added)
+            else:
                 self.media.offer(author, added, now)
         self.db.feeds.set_head(
             HeadRow(
