@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 from benchkit import Cleanup, loadavg, percentile, progress
 
+from swarmfeed.core.followfile import ListEntry
 from swarmfeed.feedgen import keys_for, signed_posts
 from swarmfeed.localswarm import LocalSwarm
 from swarmfeed.node.followlist import FollowList
@@ -64,7 +65,7 @@ def fill_index(home: Path, total: int, authors: int) -> None:
         for start in range(0, len(posts), 5000):
             db.posts.add(posts[start : start + 5000], CREATED + 10**6)
         db.follows.add(author.public_key.hex(), CREATED)
-    follow_list.replace([k.public_key.hex() for k in keys])
+    follow_list.replace([ListEntry(k.public_key.hex()) for k in keys])
     db.close()
 
 

@@ -22,6 +22,7 @@ from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.posts import MediaFile, MediaRef, Post, SignedPost, sign_post
 from swarmfeed.engine.creator import create_torrent
 from swarmfeed.engine.types import CreatedTorrent
+from swarmfeed.store.keystore import save_keys
 
 PAGE_PIECE_BYTES = 16 * 1024
 
@@ -158,3 +159,19 @@ def generate_feed(
 def head_bytes(item: MutableItem) -> bytes:
     """Return the on-disk encoding of a head item."""
     return bencoding.encode(item.to_bencodable())
+
+
+def write_author_home(home: Path, feed: GeneratedFeed) -> None:
+    """Lay ``feed`` out as a node's own log in ``home`` (generated with ``root=home``).
+
+    The key file, ``feed/posts/<seq>.bencode``, the signed head and its seq: a node started on
+    this home rebuilds its index from them and seeds the feed's pages and media from
+    ``content/`` (their files hash right), as if it had published every post itself.
+    """
+    save_keys(home / "identity.key", feed.keys)
+    posts = home / "feed" / "posts"
+    posts.mkdir(parents=True, exist_ok=True)
+    for signed in feed.posts:
+        (posts / f"{signed.post.seq}.bencode").write_bytes(signed.encode())
+    (home / "feed" / "head.bencode").write_bytes(head_bytes(feed.head))
+    (home / "feed" / "head_seq").write_text(f"{feed.head.seq}\n")

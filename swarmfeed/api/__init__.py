@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from swarmfeed.api.routers import events, follows, media, posts, timeline, torrents
+from swarmfeed.api.routers import (
+    events,
+    follows,
+    media,
+    metrics,
+    mirrors,
+    posts,
+    storage,
+    timeline,
+    torrents,
+)
 from swarmfeed.api.routers import status as status_router
 
 
@@ -15,6 +25,9 @@ def install(app: FastAPI) -> None:
         posts.router,
         timeline.router,
         follows.router,
+        mirrors.router,
+        storage.router,
+        metrics.router,
         media.router,
         torrents.router,
         events.router,

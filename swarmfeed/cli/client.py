@@ -50,27 +50,38 @@ class ApiClient:
         """Close the connection pool."""
         self._http.close()
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(
+        self, method: str, path: str, *, expect: tuple[int, ...] = (), **kwargs: Any
+    ) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise NodeUnreachable(
                 f"cannot reach the node at {self.base_url} ({exc}); is `swarmfeed node` running?"
             ) from exc
-        if response.status_code >= 400:
+        if response.status_code >= 400 and response.status_code not in expect:
             try:
                 detail = response.json().get("detail", response.text)
-            except ValueError:
+            except (ValueError, AttributeError):
                 detail = response.text
             raise ApiError(f"{response.status_code}: {detail}", response.status_code)
         return response
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send a request and return the decoded JSON body, raising ApiError on failure."""
-        response = self._send(method, path, **kwargs)
+    def request(
+        self, method: str, path: str, *, expect: tuple[int, ...] = (), **kwargs: Any
+    ) -> Any:
+        """Send a request and return the decoded JSON body, raising ApiError on failure.
+
+        Statuses in ``expect`` are answers, not failures (e.g. 503 from /api/health).
+        """
+        response = self._send(method, path, expect=expect, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def text(self, path: str, **params: Any) -> str:
+        """GET ``path`` and return its body as text."""
+        return self._send("GET", path, params=params).text
 
     def download(self, path: str) -> tuple[bytes, httpx.Headers]:
         """GET ``path`` and return the raw body with the response headers."""

@@ -1,11 +1,13 @@
-"""``swarmfeed``: init, node, id, post, follow, unfollow, follows, timeline, status, torrents,
-torrent export, demo."""
+"""``swarmfeed``: init, node, health, id, post, follow, unfollow, mirror, unmirror, follows
+(import, export), timeline, status, torrents, torrent export, demo."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
+import sys
 import threading
 import time
 import uuid
@@ -13,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -21,9 +22,21 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from rich.table import Column, Table
+from rich.table import Column
 
+from swarmfeed.cli import operators
 from swarmfeed.cli.client import ApiClient, ApiError
+from swarmfeed.cli.common import (
+    api_option,
+    client_for,
+    console,
+    describe,
+    err_console,
+    home_option,
+    http_option,
+    stop,
+)
+from swarmfeed.cli.exits import ExitCode, exit_code_for
 from swarmfeed.cli.render import (
     export_filename,
     printable,
@@ -35,32 +48,9 @@ from swarmfeed.core.identity import author_address
 from swarmfeed.core.policy import SeedPolicy
 from swarmfeed.core.units import format_state
 from swarmfeed.errors import SwarmfeedError
-from swarmfeed.node.config import DEFAULT_HOME, Settings
+from swarmfeed.node.config import Settings
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.store import keystore
-
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
-
-home_option = click.option(
-    "--home",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="SWARMFEED_HOME",
-    default=DEFAULT_HOME,
-    show_default=True,
-    help="Data directory of the node.",
-)
-api_option = click.option(
-    "--api", envvar="SWARMFEED_API", default=None, help="Node API URL (default: from --http)."
-)
-http_option = click.option(
-    "--http", envvar="SWARMFEED_HTTP", default=None, help="Node HTTP address IP:PORT."
-)
-
-
-def _client(home: Path, http: str | None, api: str | None) -> ApiClient:
-    settings = Settings.load(home=home, http=http)
-    return ApiClient.for_home(settings.home, settings.http, api, None)
 
 
 def _passphrase(prompt: bool) -> str | None:
@@ -100,7 +90,7 @@ def show_id(home: Path, http: str | None, api: str | None) -> None:
 
     With no node answering, print the address of the key in --home instead (and say so).
     """
-    client = _client(home, http, api)
+    client = client_for(home, http, api)
     try:
         address = str(client.get("/api/status")["address"])
     except ApiError as exc:
@@ -181,15 +171,41 @@ def show_id(home: Path, http: str | None, api: str | None) -> None:
     default=None,
     help="UDP port of the push channel [BitTorrent port + 1; 0: any].",
 )
+@click.option(
+    "--storage-budget",
+    "storage_budget_bytes",
+    default=None,
+    help="Media bytes held in all, e.g. 500GiB (followed media is evicted to stay within).",
+)
+@click.option(
+    "--author-budget",
+    "author_fetch_bytes",
+    default=None,
+    help="Media bytes held per followed author [2 GiB].",
+)
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxy",
+    multiple=True,
+    help="Reverse proxy address or network whose X-Forwarded-* headers count (repeatable).",
+)
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None)
 @click.option("--log-level", default=None)
 def node(
     home: Path,
     config: Path | None,
     bootstrap: tuple[str, ...],
     no_public_dht: bool | None,
+    trusted_proxy: tuple[str, ...],
     **flags: Any,
 ) -> None:
-    """Run the node: libtorrent session, DHT, follower sync, API and web UI."""
+    """Run the node: libtorrent session, DHT, follower sync, API and web UI.
+
+    Every option is also a SWARMFEED_* environment variable or a key of config.toml. The exit
+    code says why it stopped (docs/operators.md): 0 after SIGTERM/SIGINT, 65 unreadable data,
+    69 an address in use, 73 data directory not writable, 77 passphrase missing or wrong,
+    78 invalid settings, 1 an internal error.
+    """
     from swarmfeed.node.node import Node
     from swarmfeed.server.logs import configure_logging
     from swarmfeed.server.runner import run_node
@@ -200,23 +216,35 @@ def node(
             home=home,
             bootstrap=list(bootstrap) or None,
             public_dht=False if no_public_dht else None,
+            trusted_proxies=list(trusted_proxy) or None,
             **flags,
         )
+    except SwarmfeedError as exc:
+        stop(str(exc), ExitCode.CONFIG)
+    try:
         configure_logging(settings)
         passphrase = os.environ.get("SWARMFEED_PASSPHRASE")
         try:
             built = Node.from_settings(settings, passphrase)
         except keystore.PassphraseRequired:
+            if passphrase is not None or not sys.stdin.isatty():
+                raise
             built = Node.from_settings(settings, click.prompt("Passphrase", hide_input=True))
-    except SwarmfeedError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except OSError as exc:
-        raise click.ClickException(f"{exc.filename or home}: {exc.strerror}") from exc
+    except (SwarmfeedError, OSError) as exc:
+        stop(describe(exc, home), exit_code_for(exc))
 
     def ready(running: Node) -> None:
         host, port = settings.http_endpoint
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         url = f"http://{shown}:{port}/"
+        if settings.log_format == "json":
+            logging.getLogger("swarmfeed.cli").info(
+                "author %s; web UI and API at %s (access token in %s)",
+                running.address,
+                url,
+                running.layout.home / "web_token" if running.web_token else "none needed",
+            )
+            return
         if running.web_token:
             url += f"?token={running.web_token}"
         err_console.print(f"[bold]swarmfeed[/] author {running.address}")
@@ -225,7 +253,11 @@ def node(
             err_console.print(f"access token (also in {running.layout.home / 'web_token'}):")
             err_console.print(running.web_token, markup=False)
 
-    asyncio.run(run_node(built, ready))
+    try:
+        asyncio.run(run_node(built, ready))
+    except (SwarmfeedError, OSError) as exc:
+        logging.getLogger("swarmfeed.cli").error("the node stopped: %s", describe(exc, home))
+        stop(describe(exc, home), exit_code_for(exc))
 
 
 @main.command()
@@ -242,7 +274,7 @@ def node(
 )
 def post(home: Path, http: str | None, api: str | None, text: str, files: tuple[Path, ...]) -> None:
     """Publish a post with optional media files; shows hashing progress."""
-    client = _client(home, http, api)
+    client = client_for(home, http, api)
     upload_id = uuid.uuid4().hex
     result: dict[str, Any] = {}
 
@@ -303,7 +335,7 @@ def _show_hashing(client: ApiClient, upload_id: str, sender: threading.Thread) -
 def follow(home: Path, http: str | None, api: str | None, address: str) -> None:
     """Follow an author by BEP 46 address or hex key; its feed is fetched and seeded."""
     try:
-        row = _client(home, http, api).request("POST", "/api/follows", json={"author": address})
+        row = client_for(home, http, api).request("POST", "/api/follows", json={"author": address})
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
     console.print(f"following {row['address']} ({row['state']})")
@@ -320,35 +352,10 @@ def unfollow(home: Path, http: str | None, api: str | None, address: str) -> Non
         from swarmfeed.core.identity import parse_author
 
         key = parse_author(address).hex()
-        _client(home, http, api).request("DELETE", f"/api/follows/{key}")
+        client_for(home, http, api).request("DELETE", f"/api/follows/{key}")
     except (ApiError, SwarmfeedError) as exc:
         raise click.ClickException(str(exc)) from exc
     console.print(f"unfollowed {key}")
-
-
-@main.command()
-@home_option
-@http_option
-@api_option
-def follows(home: Path, http: str | None, api: str | None) -> None:
-    """List followed authors with their sync state."""
-    try:
-        rows = _client(home, http, api).get("/api/follows")
-    except ApiError as exc:
-        raise click.ClickException(str(exc)) from exc
-    table = Table("author", "name", "state", "delivery", "seq", "posts", "last error")
-    for row in rows:
-        live = row.get("live") and f"live, {row.get('path_length')} hops"
-        table.add_row(
-            row["author"][:16],
-            escape(printable(row["name"] or "")),
-            row["state"],
-            live or "polled",
-            str(row["last_seen_seq"] or "-"),
-            str(row["posts"]),
-            escape(printable(row["last_error"] or "")),
-        )
-    console.print(table)
 
 
 @main.command()
@@ -359,7 +366,7 @@ def follows(home: Path, http: str | None, api: str | None) -> None:
 def timeline(home: Path, http: str | None, api: str | None, limit: int) -> None:
     """Show own and followed posts, newest first."""
     try:
-        page = _client(home, http, api).get("/api/timeline", limit=limit)
+        page = client_for(home, http, api).get("/api/timeline", limit=limit)
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
     if not page["posts"]:
@@ -389,7 +396,7 @@ def timeline(home: Path, http: str | None, api: str | None, limit: int) -> None:
 @api_option
 def status(home: Path, http: str | None, api: str | None) -> None:
     """Show the node's author address, DHT nodes, torrents, peers and traffic."""
-    client = _client(home, http, api)
+    client = client_for(home, http, api)
     try:
         info = client.get("/api/status")
     except ApiError as exc:
@@ -404,7 +411,7 @@ def status(home: Path, http: str | None, api: str | None) -> None:
 @click.option("--watch", is_flag=True, help="Show live progress bars until every torrent is done.")
 def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None:
     """List the torrents this node seeds and downloads (live progress with --watch)."""
-    client = _client(home, http, api)
+    client = client_for(home, http, api)
     try:
         rows = client.get("/api/torrents")
     except ApiError as exc:
@@ -475,7 +482,7 @@ def torrent_export(
     if len(infohash) != 40 or any(c not in "0123456789abcdef" for c in infohash):
         raise click.BadParameter("a v1 infohash is 40 hex digits", param_hint="INFOHASH")
     try:
-        data, headers = _client(home, http, api).download(f"/api/torrents/{infohash}.torrent")
+        data, headers = client_for(home, http, api).download(f"/api/torrents/{infohash}.torrent")
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
     if output is not None and str(output) == "-":
@@ -511,3 +518,7 @@ def demo(home: Path | None, http: str, creators: int, clip_seconds: float) -> No
     from swarmfeed.demo.scenario import run_demo
 
     run_demo(home, http, creators, clip_seconds)
+
+
+for command in (operators.health, operators.mirror, operators.unmirror, operators.follows):
+    main.add_command(command)

@@ -1,15 +1,23 @@
-"""What a follower fetches on its own, and in which order (pure).
+"""What a node fetches and keeps on its own, and in which order (pure).
 
-A followed author decides what is published, not how much a follower downloads: media is
-fetched automatically only up to a per-post size and a per-author byte budget; anything beyond
-is fetched when a person opens it. Fetches run newest first with a bounded number at a time;
-a fresh post (and anything a person asked for) goes ahead of a back catalogue.
+A followed author decides what is published, not how much a follower downloads or stores:
+media is fetched automatically only up to a per-post size, and what the node holds stays
+within a per-author budget and an optional total storage budget. When a budget is reached,
+room is made by evicting the least valuable media of followed authors (oldest and least
+requested, ``keep_value``); a new bundle that is worth less than everything it would displace
+is not fetched. Anything not held is fetched when a person opens it. Pages are never counted
+or evicted here (they are small and always kept), nor is the node's own media; a mirrored
+author's media is fetched whole and never evicted.
+
+Fetches run newest first with a bounded number at a time; a fresh post (and anything a person
+asked for) goes ahead of a back catalogue.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from swarmfeed.core.policy import FRESH_SECONDS
 from swarmfeed.core.units import format_size
@@ -25,6 +33,9 @@ DEFAULT_ACTIVE = 6
 """Media fetches running at once for a back catalogue."""
 DEFAULT_URGENT_EXTRA = 4
 """Further fetches allowed at once for fresh posts and media a person opened."""
+REQUEST_WORTH_SECONDS = 7 * 24 * 3600
+"""What one request of a bundle (a person opening it here, or a whole copy served to peers)
+is worth in age: it keeps the bundle as long as being a week newer would."""
 
 
 class Priority(enum.IntEnum):
@@ -40,39 +51,155 @@ class Priority(enum.IntEnum):
 
 @dataclass(frozen=True)
 class FetchBudget:
-    """Limits on what is downloaded without a person asking (node settings)."""
+    """Limits on what is downloaded and kept without a person asking (node settings)."""
 
     max_post_bytes: int = DEFAULT_MAX_POST_BYTES
+    """Largest bundle of a followed author fetched on its own."""
     author_bytes: int = DEFAULT_AUTHOR_BYTES
+    """Media bytes held per followed author (unless ``authors`` names another budget)."""
     active: int = DEFAULT_ACTIVE
     urgent_extra: int = DEFAULT_URGENT_EXTRA
+    total_bytes: int = 0
+    """Media bytes the node holds in all (own, mirrored, followed); 0: no total budget."""
+    authors: Mapping[str, int] = field(default_factory=dict)
+    """Per-author budgets by hex key, instead of ``author_bytes``."""
+
+    def author_limit(self, author: str) -> int:
+        """Return the media bytes ``author`` may hold here."""
+        return self.authors.get(author, self.author_bytes)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Media bytes held or on their way (queued, fetching, complete)."""
+
+    total: int = 0
+    """Of every author: own, mirrored and followed."""
+    author: int = 0
+    """Of the author the decision is about."""
 
 
 @dataclass(frozen=True)
 class FetchDecision:
-    """Whether a bundle is fetched now or waits for a person to open it, and why."""
+    """Whether a bundle is fetched now or waits for a person to open it, and why.
+
+    A bundle fetched may first need room: ``free_author`` bytes of the same author's held
+    media and ``free_total`` bytes of any followed author's (``choose_evictions``).
+    """
 
     automatic: bool
     reason: str | None = None
+    free_author: int = 0
+    free_total: int = 0
 
 
-def decide_fetch(size: int, author_used: int, budget: FetchBudget) -> FetchDecision:
-    """Decide whether a followed author's media of ``size`` bytes is fetched automatically.
+def decide_fetch(
+    size: int,
+    usage: Usage | int,
+    budget: FetchBudget,
+    *,
+    author: str = "",
+    mirrored: bool = False,
+) -> FetchDecision:
+    """Decide whether a bundle of ``size`` bytes of ``author`` is fetched without a person asking.
 
-    ``author_used`` is what is already fetched or queued for that author.
+    ``usage`` is what is already held or queued (an int: the author's bytes alone). A mirrored
+    author's bundle is always fetched (room is made in the total budget where it can be).
     """
+    if isinstance(usage, int):
+        usage = Usage(author=usage)
+    total = budget.total_bytes
+    if mirrored:
+        return FetchDecision(True, free_total=max(0, usage.total + size - total) if total else 0)
     if size > budget.max_post_bytes:
         return FetchDecision(
             False,
             f"{format_size(size)} is over the {format_size(budget.max_post_bytes)} "
             "automatic fetch limit per post",
         )
-    if author_used + size > budget.author_bytes:
+    limit = budget.author_limit(author)
+    if size > limit:
         return FetchDecision(
-            False,
-            f"the author's automatic fetch budget of {format_size(budget.author_bytes)} is used up",
+            False, f"{format_size(size)} is over the author's budget of {format_size(limit)}"
         )
-    return FetchDecision(True)
+    if total and size > total:
+        return FetchDecision(
+            False, f"{format_size(size)} is over the storage budget of {format_size(total)}"
+        )
+    return FetchDecision(
+        True,
+        free_author=max(0, usage.author + size - limit),
+        free_total=max(0, usage.total + size - total) if total else 0,
+    )
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A followed author's bundle held here, as eviction sees it."""
+
+    infohash: str
+    author: str
+    size: int
+    sort_time: int
+    """When the post was published (protocol.md §3 ``created``, never after its arrival)."""
+    requests: int = 0
+    """Times a person opened it here."""
+    last_requested: int = 0
+    """When a person last opened it (0: never)."""
+    served_copies: float = 0.0
+    """Bytes uploaded to peers, in copies of the bundle."""
+
+
+def keep_value(holding: Holding) -> float:
+    """Return how much keeping ``holding`` is worth: evict the lowest first.
+
+    Its last use (publication or a person opening it) plus REQUEST_WORTH_SECONDS for each
+    request: old and unrequested media goes first, a much requested old post stays.
+    """
+    demand = holding.requests + holding.served_copies
+    return max(holding.sort_time, holding.last_requested) + REQUEST_WORTH_SECONDS * demand
+
+
+def eviction_order(holdings: Iterable[Holding]) -> list[Holding]:
+    """Return ``holdings`` least valuable first (ties: oldest first, then by infohash)."""
+    return sorted(holdings, key=lambda h: (keep_value(h), h.sort_time, h.infohash))
+
+
+@dataclass(frozen=True)
+class Evictions:
+    """The bundles to evict to free room, and whether they free enough."""
+
+    infohashes: tuple[str, ...]
+    freed: int
+    enough: bool
+
+
+def choose_evictions(
+    need: int, candidates: Iterable[Holding], *, below: float | None = None
+) -> Evictions:
+    """Choose the least valuable ``candidates`` that together free ``need`` bytes.
+
+    With ``below`` only bundles worth less than it are taken (a new bundle displaces only what
+    is worth less than itself); when they do not free enough, ``enough`` is False and the
+    caller fetches nothing (or, enforcing a budget, evicts them all).
+    """
+    chosen: list[str] = []
+    freed = 0
+    for holding in eviction_order(candidates):
+        if freed >= need:
+            break
+        if below is not None and keep_value(holding) >= below:
+            break
+        chosen.append(holding.infohash)
+        freed += holding.size
+    return Evictions(tuple(chosen), freed, freed >= need)
+
+
+def over_budget(usage: Usage, budget: FetchBudget, author: str | None = None) -> int:
+    """Return the bytes by which ``usage`` exceeds the total (or ``author``'s) budget."""
+    if author is not None:
+        return max(0, usage.author - budget.author_limit(author))
+    return max(0, usage.total - budget.total_bytes) if budget.total_bytes else 0
 
 
 def order_time(created: int, received: int) -> int:

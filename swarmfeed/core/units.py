@@ -46,3 +46,44 @@ def counted(count: int, singular: str, plural_form: str | None = None) -> str:
 def format_state(state: str) -> str:
     """Return a torrent state as words: ``downloading_metadata`` -> ``downloading metadata``."""
     return state.replace("_", " ")
+
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "tib": 1024**4,
+}
+
+
+def parse_size(text: str | int) -> int:
+    """Parse a byte count written as ``1073741824``, ``512 MiB``, ``50GB`` or ``1.5 TiB``.
+
+    Raises ValueError for anything else (negative, unknown unit, not a number).
+    """
+    if isinstance(text, int):
+        if text < 0:
+            raise ValueError("a size cannot be negative")
+        return text
+    value = text.strip().replace("_", "")
+    number = value.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
+    unit = value[len(number) :].strip().lower()
+    if unit not in _SIZE_UNITS or not number or len(number) > 24:
+        raise ValueError(f"not a size: {text!r} (e.g. 1073741824, 512 MiB, 50 GB)")
+    try:
+        amount = float(number) if "." in number else int(number)
+    except ValueError:
+        raise ValueError(f"not a size: {text!r} (e.g. 1073741824, 512 MiB, 50 GB)") from None
+    if amount < 0:
+        raise ValueError("a size cannot be negative")
+    return int(amount * _SIZE_UNITS[unit])

@@ -174,6 +174,12 @@ class DhtClient:
         self._transport: asyncio.DatagramTransport | None = None
         self._family = socket.AF_INET
         self._pending: dict[bytes, _Pending] = {}
+        self.queries_sent = 0
+        """KRPC queries sent since start (metrics)."""
+        self.lookups = 0
+        """Item lookups (``get_mutable``) since start."""
+        self.puts = 0
+        """Item publications (``put_mutable``) since start."""
         self._next_tid = random.randrange(1 << 16)
         self._pacer = Pacer(min_interval)
         self._resolved: dict[Address, tuple[float, list[Address]]] = {}
@@ -249,6 +255,7 @@ class DhtClient:
         if len(salt) > bep44.MAX_SALT_BYTES:
             raise InvalidInput(f"salt is over {bep44.MAX_SALT_BYTES} bytes")
         target = bep44.target_id(public_key, salt)
+        self.lookups += 1
 
         # Items verified while the lookup ran, by node: each is verified (and logged) once.
         checked: dict[Address, MutableItem | None] = {}
@@ -307,6 +314,7 @@ class DhtClient:
         (e.g. error 302, they hold a higher seq) count as not stored; nothing a peer does raises.
         """
         bep44.verify_item(item)
+        self.puts += 1
         if prior is None:
             prior = await self.get_mutable(item.public_key, item.salt)
         elif prior.target and prior.target != item.target:
@@ -576,6 +584,7 @@ class DhtClient:
         self._pending[tid] = _Pending(addr, salt, future)
         try:
             transport.sendto(build(tid), addr)
+            self.queries_sent += 1
             return await asyncio.wait_for(future, self.timeout)
         except TimeoutError:
             self.log.debug("no answer from %s:%d", *addr)

@@ -35,6 +35,7 @@ from swarmfeed.engine.rendezvous import Rendezvous
 from swarmfeed.engine.restore import Restorer
 from swarmfeed.engine.resume import ResumeFiles, ResumeSaver
 from swarmfeed.engine.seeding import SeedingAdapter
+from swarmfeed.engine.serving import ServingAdapter
 from swarmfeed.engine.settings import ENGINE_SOCKETS, descriptors_needed, open_session
 from swarmfeed.engine.stats import SessionStats
 from swarmfeed.engine.status import StatusCache, restoring_status
@@ -89,8 +90,10 @@ class Engine:
             self.completion.forget,
             self.flushes.forget,
             self.streaming.forget,
+            lambda key, _error: self.serving.forget(key),
         ]
         self.dht = DhtUpkeep(state, self.stats)
+        self.serving = ServingAdapter(state, self.statuses)
         self.rendezvous = Rendezvous(state)
         for part in (
             self.stats,
@@ -106,6 +109,15 @@ class Engine:
         ):
             part.attach(self.alerts)
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def running(self) -> bool:
+        """Return True between start() and stop()."""
+        return self.state.session is not None
+
+    def counter(self, name: str) -> int:
+        """Return libtorrent's session counter ``name`` (e.g. ``dht.dht_nodes``), 0 before any."""
+        return self.stats.get(name)
 
     @property
     def _session(self) -> Any:
@@ -133,6 +145,8 @@ class Engine:
             asyncio.create_task(self.saver.periodic(self.config.resume_save_interval)),
             asyncio.create_task(self.dht.announce_fresh()),
         ]
+        if self.config.serve_scarce_first:
+            self._tasks.append(asyncio.create_task(self.serving.rounds()))
         self.alerts.drain()
 
     async def stop(self) -> None:

@@ -102,6 +102,8 @@ class StatusCache:
         self.needs_save: set[str] = set()
         """Torrents changed since their resume data was last saved (libtorrent's view)."""
         self._active: set[str] = set()
+        self.connected: set[str] = set()
+        """Torrents with at least one connected peer at their last status (serving rounds)."""
         self._updates: Waiters[str] = Waiters()
 
     def attach(self, alerts: AlertLoop) -> None:
@@ -132,6 +134,7 @@ class StatusCache:
         """Drop what is tracked of a removed torrent."""
         self.needs_save.discard(key)
         self._active.discard(key)
+        self.connected.discard(key)
 
     def _on_update(self, alert: Any) -> None:
         # The list holds copies: it outlives the alert. A big update (thousands of torrents
@@ -165,6 +168,10 @@ class StatusCache:
             self.needs_save.add(torrent.key)
         else:
             self.needs_save.discard(torrent.key)
+        if status.num_peers:
+            self.connected.add(torrent.key)
+        else:
+            self.connected.discard(torrent.key)
         if status.download_rate or status.upload_rate:
             self._active.add(torrent.key)
         else:

@@ -34,6 +34,9 @@ class EngineConfig:
     rendezvous), so DHT traffic grows with fresh posts, not with posts held."""
     restore_batch: int = 50
     """Torrents restored from resume data per step before the loop serves others again."""
+    serve_scarce_first: bool = True
+    """Hold swarms with enough other seeds to a background share of the upload while a swarm
+    with few other seeds wants it (core/serving.py)."""
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,8 @@ def host_is_local_name(host_header: str) -> bool:
     return True
 
 
-def _cookie(name: str, value: str, *, http_only: bool = True) -> str:
-    flags = "; HttpOnly" if http_only else ""
+def _cookie(name: str, value: str, *, http_only: bool = True, secure: bool = False) -> str:
+    flags = ("; HttpOnly" if http_only else "") + ("; Secure" if secure else "")
     return f"{name}={value}; Path=/; SameSite=Strict{flags}"
 
 
@@ -96,6 +96,8 @@ class _Request:
     def __init__(self, scope: Scope) -> None:
         self.method: str = scope["method"]
         self.path: str = scope["path"]
+        self.secure = scope.get("scheme") == "https"
+        """Over TLS (directly, or at a trusted proxy: cookies then carry ``Secure``)."""
         self.query: str = scope.get("query_string", b"").decode("latin-1")
         self.headers: dict[str, str] = {}
         cookies: list[str] = []
@@ -275,7 +277,8 @@ def _with_headers(send: Send, request: _Request, new_csrf: str | None) -> Send:
                 if key not in present:
                     headers.append((key, value))
             if new_csrf and not request.path.startswith("/api/"):
-                headers.append((b"set-cookie", _cookie(CSRF_COOKIE, new_csrf).encode()))
+                cookie = _cookie(CSRF_COOKIE, new_csrf, secure=request.secure)
+                headers.append((b"set-cookie", cookie.encode()))
             message["headers"] = headers
         await send(message)
 
@@ -307,7 +310,7 @@ async def _send_page(
     if code == 401:
         headers.append((b"www-authenticate", b'Bearer realm="swarmfeed"'))
     if csrf:
-        headers.append((b"set-cookie", _cookie(CSRF_COOKIE, csrf).encode()))
+        headers.append((b"set-cookie", _cookie(CSRF_COOKIE, csrf, secure=request.secure).encode()))
     await _send(send, request, code, page.encode(), headers)
 
 
@@ -376,8 +379,8 @@ async def _login_redirect(
         (b"location", location.encode("ascii")),
         (b"content-length", b"0"),
         (b"cache-control", b"no-store"),
-        (b"set-cookie", _cookie(TOKEN_COOKIE, token).encode()),
-        (b"set-cookie", _cookie(CSRF_COOKIE, csrf).encode()),
+        (b"set-cookie", _cookie(TOKEN_COOKIE, token, secure=request.secure).encode()),
+        (b"set-cookie", _cookie(CSRF_COOKIE, csrf, secure=request.secure).encode()),
         *_security_headers(request.path),
     ]
     await send({"type": "http.response.start", "status": 303, "headers": headers})

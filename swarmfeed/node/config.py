@@ -6,9 +6,9 @@ import ipaddress
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from swarmfeed.core.budget import (
@@ -18,9 +18,14 @@ from swarmfeed.core.budget import (
     FetchBudget,
 )
 from swarmfeed.core.feed import MAX_PROFILE_BIO_BYTES, MAX_PROFILE_NAME_BYTES
+from swarmfeed.core.identity import parse_author
 from swarmfeed.core.policy import SeedPolicy
 from swarmfeed.core.sync import DEFAULT_MAX_POSTS
+from swarmfeed.core.units import parse_size
 from swarmfeed.errors import InvalidInput
+
+Size = Annotated[int, BeforeValidator(parse_size), Field(ge=0)]
+"""A byte count; settings also take ``512 MiB``, ``50 GB`` and the like."""
 
 DEFAULT_HOME = Path.home() / ".swarmfeed"
 CONFIG_FILE_NAME = "config.toml"
@@ -76,10 +81,24 @@ class Settings(BaseSettings):
     """Subscribers accepted per author: the fan-out of every new head (protocol.md §11)."""
     profile_name: str = ""
     profile_bio: str = ""
-    auto_fetch_max_bytes: int = Field(default=DEFAULT_MAX_POST_BYTES, ge=0)
+    auto_fetch_max_bytes: Size = DEFAULT_MAX_POST_BYTES
     """Largest media bundle of a followed author fetched without anyone opening it."""
-    author_fetch_bytes: int = Field(default=DEFAULT_AUTHOR_BYTES, ge=0)
-    """Media bytes fetched automatically per followed author; more is fetched when opened."""
+    author_fetch_bytes: Size = DEFAULT_AUTHOR_BYTES
+    """Media bytes held per followed author (the newest and most requested are kept; older
+    media is evicted to make room, and fetched again when opened)."""
+    author_budgets: dict[str, Size] = Field(default_factory=dict)
+    """Per-author budgets instead of ``author_fetch_bytes``, by address or hex key."""
+    storage_budget_bytes: Size = 0
+    """Media bytes the node holds in all (own, mirrored, followed); 0: no limit. Followed
+    media is evicted least valuable first to stay within it (docs/operators.md)."""
+    serve_scarce_first: bool = True
+    """Give upload first to swarms with the fewest other seeds (core/serving.py)."""
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per log line (for log collectors), ``text`` for people."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses or networks (CIDR) of reverse proxies whose ``X-Forwarded-For``,
+    ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` are believed; with any, the web UI and API
+    ask for the access token (docs/operators.md)."""
     fetch_slots: int = Field(default=DEFAULT_ACTIVE, ge=1, le=64)
     """Back-catalogue media fetches running at once (fresh and opened media may use more)."""
     max_posts_per_author: int = Field(default=DEFAULT_MAX_POSTS, ge=1)
@@ -102,6 +121,21 @@ class Settings(BaseSettings):
         if len(value.encode("utf-8")) > limit:
             raise ValueError(f"at most {limit} bytes of UTF-8")
         return value
+
+    @field_validator("author_budgets")
+    @classmethod
+    def _author_budgets(cls, value: dict[str, int]) -> dict[str, int]:
+        return {parse_author(key).hex(): size for key, size in value.items()}
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return [item.strip() for item in value]
 
     @field_validator("bootstrap")
     @classmethod
@@ -147,12 +181,18 @@ class Settings(BaseSettings):
             max_post_bytes=self.auto_fetch_max_bytes,
             author_bytes=self.author_fetch_bytes,
             active=self.fetch_slots,
+            total_bytes=self.storage_budget_bytes,
+            authors=dict(self.author_budgets),
         )
 
     @property
     def needs_token(self) -> bool:
         """Return True when the web UI must be gated: bound beyond loopback, or asked to."""
-        return self.require_token or not is_loopback(self.http_endpoint[0])
+        return (
+            self.require_token
+            or bool(self.trusted_proxies)
+            or not is_loopback(self.http_endpoint[0])
+        )
 
     @classmethod
     def load(cls, config_file: Path | None = None, **flags: Any) -> Settings:

@@ -31,7 +31,10 @@ FOLLOW_STEPS = ("follow:listed", "unfollow:listed", "unfollow:torrents-removed")
 SYNC_STEPS = ("sync:page-stored", "sync:head-stored")
 """The steps of taking in a followed author's new pages (node/follower.py)."""
 
-ALL_STEPS = PUBLISH_STEPS + FOLLOW_STEPS + SYNC_STEPS
+EVICT_STEPS = ("evict:marked", "evict:removed")
+"""The steps of evicting a bundle to stay within a storage budget (node/storage.py)."""
+
+ALL_STEPS = PUBLISH_STEPS + FOLLOW_STEPS + SYNC_STEPS + EVICT_STEPS
 
 
 class Faults:

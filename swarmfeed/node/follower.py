@@ -1,11 +1,10 @@
-"""The follower side: poll heads, walk and store pages, queue media, re-put heads.
+"""The follower side: the follow list, one poll task per followed author, head re-puts.
 
 Each followed author has one supervised poll task. A sync takes the best head candidate (one
 offered by a push, the DHT's answer, or the stored head while a long history is still being
-fetched), judges it (core/feed.judge_head) and drives core/sync.ChainWalk: every page is
-fetched by magnet with a metadata check, read only once complete, verified off the event loop
-and stored at once, newest first; a sync stops after a bounded number of pages and the next
-run continues. Media of stored posts goes to the media queue.
+fetched) and hands it to ``FeedSync`` (node/feedsync.py), which judges it and stores the pages
+it leads to. What the sync found decides when the next one runs: a poll that found nothing is
+retried after 3 s, doubling; a paused catch-up continues at once.
 """
 
 from __future__ import annotations
@@ -17,33 +16,23 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from swarmfeed.core import bencoding
 from swarmfeed.core.bep44 import MutableItem, verify_item
-from swarmfeed.core.feed import (
-    PAGE_CAPACITY,
-    FeedPage,
-    HeadPointer,
-    HeadVerdict,
-    decode_head_value,
-    judge_head,
-)
-from swarmfeed.core.sync import ChainWalk, FetchPage, HeldPage, WalkLimits
+from swarmfeed.core.followfile import FollowKind, ListEntry
 from swarmfeed.dht.client import DhtClient
-from swarmfeed.engine.engine import Engine
-from swarmfeed.errors import InvalidInput, RolledBack, SwarmfeedError, WrongAuthor
-from swarmfeed.node.events import EventBus, FollowChanged, PostAdded
+from swarmfeed.errors import InvalidInput, SwarmfeedError
+from swarmfeed.node.counters import Counters
+from swarmfeed.node.events import EventBus, FollowChanged
 from swarmfeed.node.faults import Faults
+from swarmfeed.node.feedsync import FeedSync, stored_item
 from swarmfeed.node.followlist import FollowList
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.node.mediaqueue import MediaQueue
-from swarmfeed.node.torrents import TorrentShelf, check_page_metadata
-from swarmfeed.store.database import Database, HeadRow, PageRow, TorrentRow
-from swarmfeed.store.files import atomic_write
+from swarmfeed.node.torrents import TorrentShelf
+from swarmfeed.store.database import Database
 from swarmfeed.supervisor import Supervisor
 
 log = logging.getLogger("swarmfeed.follower")
 
-DEFAULT_LIMITS = WalkLimits()
 FIRST_RETRY = 3.0
 """Seconds before a poll that found no head (or timed out) is tried again; doubles each time."""
 
@@ -55,7 +44,6 @@ class FollowTimings:
     poll_interval: float = 300.0
     poll_jitter: float = 0.2
     republish_interval: float = 1800.0
-    page_timeout: float = 120.0
 
 
 class Outcome:
@@ -76,7 +64,6 @@ class Follower:
         self,
         layout: HomeLayout,
         db: Database,
-        engine: Engine,
         shelf: TorrentShelf,
         dht: DhtClient,
         events: EventBus,
@@ -85,13 +72,13 @@ class Follower:
         supervisor: Supervisor,
         media: MediaQueue,
         follow_list: FollowList,
+        feeds: FeedSync,
         *,
-        limits: WalkLimits = DEFAULT_LIMITS,
         faults: Faults | None = None,
+        counters: Counters | None = None,
     ) -> None:
         self.layout = layout
         self.db = db
-        self.engine = engine
         self.shelf = shelf
         self.dht = dht
         self.events = events
@@ -100,12 +87,12 @@ class Follower:
         self.supervisor = supervisor
         self.media = media
         self.follow_list = follow_list
-        self.limits = limits
+        self.feeds = feeds
         self.faults = faults or Faults()
+        self.counters = counters or Counters()
         self._wake: dict[str, asyncio.Event] = {}
         self._sync_locks: dict[str, asyncio.Lock] = {}
         self._offered: dict[str, MutableItem] = {}
-        self._head_listeners: list[Callable[[str, MutableItem], None]] = []
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -116,12 +103,14 @@ class Follower:
         stopped: its index rows go now, its torrents in the reconciliation after this.
         """
         if not self.follow_list.exists:
-            self.follow_list.replace(self.db.follows.authors())
+            kinds = self.db.follows.kinds()
+            authors = self.db.follows.authors()
+            self.follow_list.replace([ListEntry(a, FollowKind(kinds[a])) for a in authors])
             return
         listed = self.follow_list.authors()
         now = int(self.clock())
-        for author in listed:
-            self.db.follows.add(author, now)
+        for entry in self.follow_list.entries():
+            self.db.follows.add(entry.author, now, entry.kind.value)
         for author in self.db.follows.authors():
             if author not in listed:
                 log.warning("finishing the unfollow of %s cut short by the last stop", author[:16])
@@ -135,13 +124,20 @@ class Follower:
             self._start_polling(author)
         self.supervisor.spawn("republish-heads", self._republish_loop)
 
-    def follow(self, author: str) -> bool:
-        """Follow ``author`` (hex key) and sync it at once; return False if already followed."""
-        self.follow_list.add(author)
+    def follow(self, author: str, kind: FollowKind = FollowKind.FOLLOW) -> bool:
+        """Follow ``author`` (hex key) as ``kind`` and sync it at once; False if already followed.
+
+        Following an author already followed changes only its kind (a mirror keeps the whole
+        history; a former mirror is held to the budgets again).
+        """
+        before = self.db.follows.kind(author)
+        self.follow_list.add(author, kind)
         self.faults.reached("follow:listed")
-        added = self.db.follows.add(author, int(self.clock()))
+        added = self.db.follows.add(author, int(self.clock()), kind.value)
         if added:
             self.events.publish(FollowChanged(author, "new"))
+        elif before != kind.value:
+            self.media.kind_changed(author, kind)
         self._start_polling(author)
         self._wake[author].set()
         return added
@@ -169,10 +165,6 @@ class Follower:
         if author in self._wake:
             self._wake[author].set()
 
-    def on_head_accepted(self, listener: Callable[[str, MutableItem], None]) -> None:
-        """Call ``listener(author, item)`` after a newer verified head of an author is stored."""
-        self._head_listeners.append(listener)
-
     def offer_head(self, author: str, item: MutableItem) -> bool:
         """Take a head someone sent us as a candidate for the next sync of ``author``.
 
@@ -185,11 +177,15 @@ class Follower:
             verify_item(item)
         except InvalidInput as exc:
             log.info("offered head of %s refused: %s", author[:16], exc)
+            self.counters.offers["refused"] += 1
+            self.counters.refused(exc)
             return False
         known = self.db.feeds.head(author)
         best = self._offered.get(author)
         if (known is not None and item.seq <= known.seq) or (best and item.seq <= best.seq):
+            self.counters.offers["stale"] += 1
             return False
+        self.counters.offers["accepted"] += 1
         self._offered[author] = item
         self.sync_now(author)
         return True
@@ -210,6 +206,7 @@ class Follower:
         while True:
             wake.clear()
             outcome = await self.sync(author)
+            self.counters.polls[outcome] += 1
             if outcome == Outcome.CATCHING_UP:
                 delay = 0.0  # more pages to fetch: continue after other tasks had a turn
             elif outcome in (Outcome.SEARCHING, Outcome.STALLED, Outcome.ERROR):
@@ -241,8 +238,9 @@ class Follower:
                         return Outcome.SEARCHING
                     log.info("no head of %s answered this time; keeping ours", author[:16])
                     return Outcome.SYNCED
-                complete = await self.accept_head(author, item)
+                complete = await self.feeds.accept_head(author, item)
             except InvalidInput as exc:  # already logged by accept_head
+                self.counters.refused(exc)
                 self._state(author, Outcome.REFUSED, error=str(exc))
                 return Outcome.REFUSED
             except TimeoutError:
@@ -274,7 +272,7 @@ class Follower:
         if result.item is not None:
             return result.item
         if known is not None and self.db.posts.count(author) < known.count:
-            return _item(known)  # the history behind it is still being fetched
+            return stored_item(known)  # the history behind it is still being fetched
         return None
 
     def _state(
@@ -287,128 +285,6 @@ class Follower:
         )
         if changed:
             self.events.publish(FollowChanged(author, state))
-
-    async def accept_head(self, author: str, item: MutableItem) -> bool:
-        """Verify ``item`` as the head of ``author`` and store the pages it leads to.
-
-        Returns True when the author's whole chain is stored, False when the walk paused after
-        its page budget. Anything refused is logged with its reason and re-raised.
-        """
-        try:
-            return await self._accept_head(author, item)
-        except InvalidInput as exc:
-            kind = "head" if isinstance(exc, RolledBack) else "data"
-            log.warning("refused %s of %s: %s", kind, author[:16], exc)
-            raise
-
-    async def _accept_head(self, author: str, item: MutableItem) -> bool:
-        key = bytes.fromhex(author)
-        if item.public_key != key:
-            raise WrongAuthor(f"head signed by {item.public_key.hex()[:16]}, not {author[:16]}")
-        verify_item(item)
-        known = self.db.feeds.head(author)
-        pointer = decode_head_value(item.value)
-        stored_count = self.db.posts.count(author)
-        verdict = judge_head(
-            known.seq if known else None,
-            _item(known).value if known else None,
-            max(stored_count, known.count if known else 0),
-            item.seq,
-            item.value,
-        )
-        if verdict is HeadVerdict.SAME and stored_count >= pointer.count:
-            return True
-        held = {
-            row.index: HeldPage(row.index, row.infohash, row.full, row.prev)
-            for row in self.db.feeds.pages(author)
-        }
-        walk = ChainWalk(key, pointer, held, self.limits)
-        new_head = verdict is HeadVerdict.NEW
-        step = walk.first_step()
-        if walk.head_confirmed and new_head:
-            self._store_head(author, item, pointer)
-            new_head = False
-        while isinstance(step, FetchPage):
-            page = await self._fetch_page(author, walk, step)
-            self._store_page(author, step.infohash, page, held.get(page.index))
-            step = walk.stored(step.infohash, page)
-            if walk.head_confirmed and new_head:
-                self._store_head(author, item, pointer)
-                new_head = False
-        return step.complete
-
-    async def _fetch_page(self, author: str, walk: ChainWalk, step: FetchPage) -> FeedPage:
-        """Fetch page torrent ``step.infohash``, read it once complete, verify it off the loop."""
-        key = bytes.fromhex(author)
-        infohash = step.infohash
-        if not self.engine.has(infohash):
-            await self.engine.add_magnet(
-                bytes.fromhex(infohash),
-                None,
-                self.layout.save_path(infohash),
-                check_metadata=lambda info: check_page_metadata(info, key),
-                peers=self._peer_hints(author),
-            )
-        self.db.torrents.add(TorrentRow(infohash, "page", author, None), int(self.clock()))
-        await self.engine.wait_metadata(infohash, timeout=self.timings.page_timeout)
-        await self.engine.wait_finished(infohash, timeout=self.timings.page_timeout)
-        data = self.shelf.page_bytes(infohash)
-        first = step.index * PAGE_CAPACITY
-        accepted = self.db.posts.accepted_ids(author, first, first + PAGE_CAPACITY - 1)
-        try:
-            if data is None:
-                raise InvalidInput(f"page torrent {infohash[:16]} finished but holds no page file")
-            return await asyncio.to_thread(walk.check, infohash, data, accepted)
-        except InvalidInput:
-            # A page that fails its checks is not kept, so it is not seeded to anyone either.
-            self.shelf.discard(infohash)
-            self.db.torrents.remove(infohash)
-            raise
-
-    def _peer_hints(self, author: str) -> list[tuple[str, int]]:
-        """Return peers of the author's torrents we hold: the author likely seeds the new one.
-
-        A new page or media torrent is otherwise found only through a DHT lookup (BEP 5), which
-        is slow right after the author announced it; these peers give its metadata (BEP 9) at once.
-        """
-        return self.engine.peer_hints(row.infohash for row in self.db.torrents.rows(author))
-
-    def _store_page(
-        self, author: str, infohash: str, page: FeedPage, replaced: HeldPage | None
-    ) -> None:
-        now = int(self.clock())
-        added = self.db.posts.add(list(page.posts), now)
-        self.db.feeds.set_page(
-            PageRow(
-                author,
-                page.index,
-                infohash,
-                page.first,
-                len(page.posts),
-                page.is_full,
-                page.prev.hex() if page.prev else None,
-            )
-        )
-        if page.profile is not None:
-            self.db.feeds.set_profile(author, page.profile.name, page.profile.bio)
-        if replaced is not None and replaced.infohash != infohash:
-            # A newer version of a not-yet-full page supersedes the one we seeded.
-            self.shelf.discard(replaced.infohash)
-            self.db.torrents.remove(replaced.infohash)
-        self.media.offer(author, added, now)
-        self.faults.reached("sync:page-stored")
-        for signed in added:
-            self.events.publish(PostAdded(signed.id, author, signed.post.seq))
-        log.info("stored page %d of %s: %d new posts", page.index, author[:16], len(added))
-
-    def _store_head(self, author: str, item: MutableItem, pointer: HeadPointer) -> None:
-        encoded = bencoding.encode(item.to_bencodable())
-        row = HeadRow(author, item.seq, pointer.count, pointer.infohash.hex(), encoded)
-        self.db.feeds.set_head(row, int(self.clock()))
-        atomic_write(self.layout.head_file(author), encoded)
-        self.faults.reached("sync:head-stored")
-        for listener in self._head_listeners:
-            listener(author, item)
 
     # keeping authors findable ----------------------------------------------------------------
 
@@ -423,7 +299,7 @@ class Follower:
             head = self.db.feeds.head(author)
             if head is None:
                 continue
-            item = _item(head)
+            item = stored_item(head)
             try:
                 result = await self.dht.put_mutable(item)
                 log.info(
@@ -435,7 +311,3 @@ class Follower:
 
 def _task_name(author: str) -> str:
     return f"sync {author[:16]}"
-
-
-def _item(head: HeadRow) -> MutableItem:
-    return MutableItem.from_bencodable(bencoding.decode(head.item, max_size=4096))

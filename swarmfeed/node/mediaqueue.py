@@ -14,12 +14,26 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
-from swarmfeed.core.budget import FetchBudget, Priority, decide_fetch, may_start, priority
+from swarmfeed.core.budget import (
+    FetchBudget,
+    FetchDecision,
+    Holding,
+    Priority,
+    Usage,
+    decide_fetch,
+    keep_value,
+    may_start,
+    order_time,
+    priority,
+)
+from swarmfeed.core.followfile import FollowKind
 from swarmfeed.core.media import check_media_metadata
 from swarmfeed.core.posts import SignedPost
 from swarmfeed.engine.engine import Engine
 from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
+from swarmfeed.node.counters import Counters
 from swarmfeed.node.layout import HomeLayout
+from swarmfeed.node.storage import StorageKeeper
 from swarmfeed.store.database import Database, MediaRow, MediaState, TorrentRow
 from swarmfeed.supervisor import Supervisor
 
@@ -47,8 +61,12 @@ class MediaQueue:
         clock: Callable[[], float],
         supervisor: Supervisor,
         peer_hints: Callable[[str], list[Endpoint]],
+        storage: StorageKeeper,
+        counters: Counters,
     ) -> None:
         self.db = db
+        self.storage = storage
+        self.counters = counters
         self.engine = engine
         self.layout = layout
         self.budget = budget
@@ -78,18 +96,41 @@ class MediaQueue:
     # what is wanted --------------------------------------------------------------------------
 
     def offer(self, author: str, posts: Sequence[SignedPost], received: int) -> None:
-        """Queue the media of newly stored posts of a followed author (within its budget)."""
+        """Queue the media of stored posts of a followed author (within the budgets).
+
+        Posts whose media already has a row are left as they are, so a page stored again (a
+        crash between storing its posts and their media) offers what is missing.
+        Newest first: when a budget is reached, the newer bundles are the ones kept. A bundle
+        that needs room gets it by evicting what is worth less (node/storage.py), or waits to
+        be opened.
+        """
         now = self.clock()
         rows: list[MediaRow] = []
-        used = self.db.media.used_bytes(author)
-        for signed in posts:
+        mirrored = self.db.follows.kind(author) == FollowKind.MIRROR.value
+        usage = self.storage.usage(author)
+        pending = 0
+        known = self.db.media.known([s.post.media.infohash.hex() for s in posts if s.post.media])
+        for signed in sorted(posts, key=lambda s: s.post.seq, reverse=True):
             media = signed.post.media
-            if media is None:
+            if media is None or media.infohash.hex() in known:
                 continue
+            size = media.total_size
+            sort_time = order_time(signed.post.created, received)
             wanted = priority(signed.post.created, received, now)
-            decision = decide_fetch(media.total_size, used, self.budget)
+            decision = decide_fetch(size, usage, self.budget, author=author, mirrored=mirrored)
+            if decision.automatic and (decision.free_author or decision.free_total):
+                value = None if mirrored else keep_value(Holding("", author, size, sort_time))
+                if self.storage.make_room(author, decision, value):
+                    # Rows of this batch are not in the index yet: add them to what it says.
+                    held = self.storage.usage(author)
+                    usage = Usage(held.total + pending, held.author + pending)
+                else:
+                    decision = FetchDecision(
+                        False, "the storage budget is full of newer or more requested media"
+                    )
             if decision.automatic:
-                used += media.total_size
+                usage = Usage(usage.total + size, usage.author + size)
+                pending += size
                 state = MediaState.QUEUED
             else:
                 state = MediaState.SKIPPED
@@ -104,8 +145,8 @@ class MediaQueue:
                     media.infohash.hex(),
                     author,
                     signed.id,
-                    media.total_size,
-                    min(signed.post.created, received),
+                    size,
+                    sort_time,
                     wanted,
                     state,
                     decision.reason,
@@ -115,16 +156,38 @@ class MediaQueue:
         if self.db.media.add(rows, int(now)):
             self._wake.set()
 
+    def offer_missing(self, authors: Sequence[str]) -> int:
+        """Queue media of stored posts that a crash kept from the queue; return how many."""
+        missing = self.db.posts.without_media_row(authors)
+        by_author: dict[str, list[SignedPost]] = {}
+        for stored in missing:
+            by_author.setdefault(stored.signed.post.author.hex(), []).append(stored.signed)
+        for author, posts in by_author.items():
+            log.warning(
+                "queueing %d media bundles of %s missed by a crash", len(posts), author[:16]
+            )
+            self.offer(author, posts, int(self.clock()))
+        return len(missing)
+
+    def kind_changed(self, author: str, kind: FollowKind) -> None:
+        """Fetch a newly mirrored author's whole history; hold a former mirror to the budgets."""
+        if kind is FollowKind.MIRROR:
+            if self.db.media.reopen_author(author, int(self.clock())):
+                self._wake.set()
+        else:
+            self.storage.enforce()
+
     def request(self, infohash: str) -> bool:
         """Fetch ``infohash`` now because a person opened it; return False if unknown."""
         row = self.db.media.get(infohash)
         if row is None:
             return False
+        now = int(self.clock())
+        self.db.media.record_request(infohash, now)
         gone = row.state is MediaState.COMPLETE and not self.engine.has(infohash)
-        if row.state in (MediaState.QUEUED, MediaState.SKIPPED) or gone:
-            self.db.media.set_state(
-                infohash, MediaState.QUEUED, int(self.clock()), priority=Priority.OPENED
-            )
+        waiting = (MediaState.QUEUED, MediaState.SKIPPED, MediaState.EVICTED)
+        if row.state in waiting or gone:
+            self.db.media.set_state(infohash, MediaState.QUEUED, now, priority=Priority.OPENED)
             self._retries.pop(infohash, None)
             self._wake.set()
         return True
@@ -139,6 +202,7 @@ class MediaQueue:
     def refused(self, infohash: str, reason: str) -> None:
         """Record that the bundle's metadata failed its check (it is never fetched again)."""
         if self.db.media.get(infohash) is not None:
+            self.counters.refusals["MediaMetadata"] += 1
             self.db.media.set_state(infohash, MediaState.REFUSED, int(self.clock()), reason=reason)
 
     def requeue(self, infohash: str) -> None:
@@ -225,6 +289,7 @@ class MediaQueue:
             return
         except InvalidInput as exc:  # the metadata check refused it (engine dropped it)
             log.warning("media %s of post %s refused: %s", infohash[:16], row.post_id[:16], exc)
+            self.counters.refused(exc)
             self.db.media.set_state(
                 infohash, MediaState.REFUSED, int(self.clock()), reason=str(exc)
             )
@@ -235,6 +300,7 @@ class MediaQueue:
             return
         self._retries.pop(infohash, None)
         self.db.media.set_state(infohash, MediaState.COMPLETE, int(self.clock()))
+        self.storage.enforce()
 
     async def _wait_complete(self, infohash: str) -> None:
         """Wait until the bundle is complete; TimeoutError if it stops making progress."""

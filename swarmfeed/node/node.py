@@ -1,4 +1,7 @@
-"""The composition root: builds every part of a node from Settings and runs it."""
+"""A running node: its lifecycle and the services the API, the pages and the CLI use.
+
+Its parts are built in one place, node/assembly.py.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from swarmfeed.core import bencoding
-from swarmfeed.core.bep44 import MutableItem
-from swarmfeed.core.feed import FeedPage, Profile, decode_head_value, decode_page, verify_page
+from swarmfeed.core.followfile import FollowKind, ListEntry
+from swarmfeed.core.health import CRASH_LOOP, Health, HealthFacts, judge_health
 from swarmfeed.core.identity import KeyPair, author_address
 from swarmfeed.core.posts import SignedPost
-from swarmfeed.core.push.children import ChildLimits
 from swarmfeed.core.reachability import HeadPut, Verdict
-from swarmfeed.core.sync import WalkLimits
-from swarmfeed.dht.client import DhtClient
-from swarmfeed.engine.engine import Engine
 from swarmfeed.engine.types import (
-    EngineConfig,
     EngineEvent,
     FileEntry,
     MetadataRefused,
@@ -30,34 +27,24 @@ from swarmfeed.engine.types import (
     TorrentFinished,
     TorrentStatus,
 )
-from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
+from swarmfeed.errors import InvalidInput, NotFound
+from swarmfeed.node.assembly import assemble
 from swarmfeed.node.config import Settings
-from swarmfeed.node.events import EventBus, FollowChanged, MediaComplete
-from swarmfeed.node.export import ExportedTorrent, TorrentExporter
-from swarmfeed.node.faults import Faults
-from swarmfeed.node.follower import Follower, FollowTimings
-from swarmfeed.node.followlist import FollowList
+from swarmfeed.node.events import FollowChanged, MediaComplete
+from swarmfeed.node.export import ExportedTorrent
+from swarmfeed.node.following import ImportReport, import_follows
 from swarmfeed.node.layout import HomeLayout
-from swarmfeed.node.mediaqueue import MediaQueue
-from swarmfeed.node.publisher import Publisher, Upload
-from swarmfeed.node.reachability import Reachability
-from swarmfeed.node.reconcile import Reconciler
-from swarmfeed.node.signatures import SignatureCache
-from swarmfeed.node.torrents import Progress, TorrentShelf
-from swarmfeed.push.rendezvous import DhtRendezvous
-from swarmfeed.push.service import PushService
-from swarmfeed.push.types import LiveStatus, PushConfig, PushStats
+from swarmfeed.node.publisher import Upload
+from swarmfeed.node.torrents import Progress
+from swarmfeed.push.types import LiveStatus, PushStats
 from swarmfeed.store import keystore
 from swarmfeed.store.database import (
     Cursor,
-    Database,
     FollowRow,
-    HeadRow,
-    PageRow,
     StoredPost,
     TorrentRow,
 )
-from swarmfeed.supervisor import Supervisor, TaskHealth
+from swarmfeed.supervisor import TaskHealth
 
 log = logging.getLogger("swarmfeed.node")
 
@@ -109,107 +96,27 @@ class Node:
         self.web_token = settings.web_token or (
             secrets.token_urlsafe(24) if settings.needs_token else None
         )
-        self.supervisor = Supervisor()
-        self.signatures = SignatureCache()
-        self.faults = Faults(settings.fault_point)
-        self.db = Database(self.layout.database)
-        self.events = EventBus()
-        self.engine = Engine(
-            EngineConfig(
-                listen_interface=settings.listen,
-                bootstrap_nodes=settings.bootstrap_nodes,
-                public_dht=settings.public_dht,
-                local_only=not settings.public_dht,
-                upload_rate_limit=settings.upload_rate_limit,
-                download_rate_limit=settings.download_rate_limit,
-                rate_limit_local_peers=settings.rate_limit_local_peers,
-                seed_policy=settings.effective_seed_policy,
-            ),
-            self.layout.engine_state,
-        )
-        listen_host = settings.listen_endpoint[0]
-        self.dht = DhtClient(
-            "0.0.0.0" if listen_host in ("", "0.0.0.0", "::") else listen_host,  # noqa: S104
-            self._dht_seeds,
-        )
-        self.shelf = TorrentShelf(self.layout, self.engine)
-        profile = (
-            Profile(settings.profile_name, settings.profile_bio)
-            if settings.profile_name or settings.profile_bio
-            else None
-        )
-        self.publisher = Publisher(
-            keys,
-            self.layout,
-            self.db,
-            self.shelf,
-            self.dht,
-            self.events,
-            clock,
-            self.supervisor,
-            profile=profile,
-            max_upload_bytes=settings.max_upload_bytes,
-            faults=self.faults,
-            fetch_own_log=self._fetch_own_log,
-        )
-        if fresh:
-            self.publisher.log_files.mark_fresh()
-        self.reach = Reachability(settings, self.engine, self.dht, clock)
-        self.publisher.on_head_put(self.reach.put_done)
-        self.exporter = TorrentExporter(self.engine)
-        self.media = MediaQueue(
-            self.db,
-            self.engine,
-            self.layout,
-            settings.fetch_budget,
-            clock,
-            self.supervisor,
-            self._peer_hints,
-        )
-        self.follower = Follower(
-            self.layout,
-            self.db,
-            self.engine,
-            self.shelf,
-            self.dht,
-            self.events,
-            clock,
-            FollowTimings(
-                poll_interval=settings.poll_interval,
-                poll_jitter=settings.poll_jitter,
-                republish_interval=settings.republish_interval,
-            ),
-            self.supervisor,
-            self.media,
-            FollowList(self.layout.follow_list),
-            limits=WalkLimits(max_posts=settings.max_posts_per_author),
-            faults=self.faults,
-        )
-        self.reconciler = Reconciler(
-            self.author,
-            self.layout,
-            self.db,
-            self.engine,
-            self.shelf,
-            self.publisher.pages,
-            self.media,
-            clock,
-        )
-        push_host, push_port = settings.push_endpoint
-        self.push = PushService(
-            keys.public_key,
-            PushConfig(
-                host=push_host,
-                port=push_port,
-                fallback=settings.push_port is None,
-                children=ChildLimits(per_author=settings.push_max_children),
-            ),
-            DhtRendezvous(self.dht),
-            offer_head=self.follower.offer_head,
-            stored_head=self._stored_head,
-        )
-        self.follower.on_head_accepted(self.push.on_head_stored)
-        self.publisher.on_head_signed(self.push.on_own_head)
+        parts = assemble(settings, keys, clock, fresh=fresh)
+        self.supervisor = parts.supervisor
+        self.signatures = parts.signatures
+        self.faults = parts.faults
+        self.db = parts.db
+        self.events = parts.events
+        self.engine = parts.engine
+        self.dht = parts.dht
+        self.shelf = parts.shelf
+        self.publisher = parts.publisher
+        self.reach = parts.reach
+        self.exporter = parts.exporter
+        self.media = parts.media
+        self.feeds = parts.feeds
+        self.follower = parts.follower
+        self.reconciler = parts.reconciler
+        self.rebuilder = parts.rebuilder
+        self.push = parts.push
+        self.counters = parts.counters
+        self.storage = parts.storage
+        self.started_at = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings, passphrase: str | None = None) -> Node:
@@ -219,25 +126,11 @@ class Node:
             log.info("created a new identity in %s", settings.home)
         return cls(settings, keys, fresh=created)
 
-    def _dht_seeds(self) -> list[tuple[str, int]]:
-        return [*self.engine.dht_nodes(), *self.settings.bootstrap_nodes]
-
-    def _peer_hints(self, author: str) -> list[tuple[str, int]]:
-        return self.engine.peer_hints(row.infohash for row in self.db.torrents.rows(author))
-
-    def _stored_head(self, author: str) -> MutableItem | None:
-        """Return the newest verified head held of ``author`` (our own or a followed one)."""
-        if author == self.author:
-            return self.publisher.own_head()
-        head = self.db.feeds.head(author)
-        if head is None:
-            return None
-        return MutableItem.from_bencodable(bencoding.decode(head.item, max_size=4096))
-
     # lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start the engine and DHT client, reconcile with the logs, then publish and sync."""
+        self.started_at = self.clock()
         shutil.rmtree(self.layout.staging, ignore_errors=True)
         self.layout.staging.mkdir(parents=True, exist_ok=True)
         self.engine.subscribe(self._on_engine_event)
@@ -248,8 +141,10 @@ class Node:
             self.rebuild_index()
         self.publisher.merge_index()
         self.follower.load_follow_list()
+        self.media.offer_missing(self.db.follows.authors())
         await self.reconciler.run()
         await self.publisher.prepare()
+        self.storage.enforce()
         self.media.start()
         self.follower.start()
         await self.push.start()
@@ -273,11 +168,6 @@ class Node:
         while True:
             await asyncio.sleep(self.settings.republish_interval)  # periodic timer
             await self.publisher.republish()
-
-    async def _fetch_own_log(self, item: MutableItem) -> None:
-        """Fetch the pages of our own feed that a head found in the DHT names (lost locally)."""
-        while not await self.follower.accept_head(self.author, item):
-            pass  # each run stores a bounded number of pages; continue until whole
 
     async def _track_follows(self) -> None:
         """Keep the push channel subscribed for exactly the followed authors."""
@@ -307,64 +197,7 @@ class Node:
 
     def rebuild_index(self) -> None:
         """Recreate the database from the signed logs on disk (own log and followed heads)."""
-        own = self.publisher.own_head()
-        if own is not None:
-            self._index_chain(self.author, own)
-        authors = set(FollowList(self.layout.follow_list).authors())
-        if self.layout.heads.is_dir():
-            authors |= {path.stem for path in self.layout.heads.glob("*.bencode")}
-        for author in sorted(authors):
-            self.db.follows.add(author, int(self.clock()))
-            path = self.layout.head_file(author)
-            if not path.exists():
-                continue
-            try:
-                item = MutableItem.from_bencodable(
-                    bencoding.decode(path.read_bytes(), max_size=4096)
-                )
-                self._index_chain(author, item)
-            except (SwarmfeedError, OSError) as exc:
-                log.warning("could not rebuild %s from its log: %s", author[:16], exc)
-        log.info("rebuilt the index from the logs on disk")
-
-    def _index_chain(self, author: str, item: MutableItem) -> None:
-        key = bytes.fromhex(author)
-        pointer = decode_head_value(item.value)
-        infohash: str | None = pointer.infohash.hex()
-        pages: list[tuple[str, FeedPage]] = []
-        while infohash is not None:
-            data = self.shelf.page_bytes(infohash)
-            if data is None:
-                log.warning("page %s of %s is not on disk", infohash[:16], author[:16])
-                break
-            page = decode_page(data)
-            verify_page(page, key)
-            pages.append((infohash, page))
-            infohash = page.prev.hex() if page.prev else None
-        now = int(self.clock())
-        for page_ih, page in reversed(pages):
-            added = self.db.posts.add(list(page.posts), now)
-            prev = page.prev.hex() if page.prev else None
-            self.db.feeds.set_page(
-                PageRow(
-                    author, page.index, page_ih, page.first, len(page.posts), page.is_full, prev
-                )
-            )
-            self.db.torrents.add(TorrentRow(page_ih, "page", author, None), now)
-            if page.profile is not None:
-                self.db.feeds.set_profile(author, page.profile.name, page.profile.bio)
-            if author != self.author:
-                self.media.offer(author, added, now)
-        self.db.feeds.set_head(
-            HeadRow(
-                author,
-                item.seq,
-                pointer.count,
-                pointer.infohash.hex(),
-                bencoding.encode(item.to_bencodable()),
-            ),
-            now,
-        )
+        self.rebuilder.rebuild(self.publisher.own_head())
 
     # services used by the API and the web UI -------------------------------------------------
 
@@ -391,12 +224,20 @@ class Node:
         """Return the stored posts of ``author``, newest first."""
         return self.db.posts.timeline([author], limit, before)
 
-    def follow(self, author: bytes) -> bool:
-        """Follow ``author``; return False if already followed."""
+    def follow(self, author: bytes, kind: FollowKind = FollowKind.FOLLOW) -> bool:
+        """Follow ``author`` as ``kind``; return False if already followed (its kind is set)."""
         hex_key = author.hex()
         if hex_key == self.author:
             raise InvalidInput("a node cannot follow its own author")
-        return self.follower.follow(hex_key)
+        return self.follower.follow(hex_key, kind)
+
+    def import_follows(self, entries: Sequence[ListEntry]) -> ImportReport:
+        """Follow or mirror every author of ``entries`` (a follow list taken over)."""
+        return import_follows(self.follower, self.db, self.author, entries)
+
+    def follow_entries(self) -> list[ListEntry]:
+        """Return the follow list: every followed author with its kind, oldest first."""
+        return self.follower.follow_list.entries()
 
     async def unfollow(self, author: bytes) -> None:
         """Unfollow ``author`` (its torrents, files and posts go) or raise NotFound."""
@@ -456,6 +297,26 @@ class Node:
         if not self.media.request(infohash.lower()):
             raise NotFound(f"no media torrent {infohash}")
 
+    def uptime(self) -> float:
+        """Return the seconds since start."""
+        return max(0.0, self.clock() - self.started_at) if self.started_at else 0.0
+
+    def health(self) -> Health:
+        """Judge whether the node can do its job (core/health)."""
+        running = self.engine.running
+        return judge_health(
+            HealthFacts(
+                engine_running=running,
+                uptime=self.uptime(),
+                dht_nodes=self.engine.counter("dht.dht_nodes") if running else 0,
+                failing_tasks=tuple(
+                    h.name
+                    for h in self.supervisor.health()
+                    if h.crashes and (h.state == "stopped" or h.crashes >= CRASH_LOOP)
+                ),
+            )
+        )
+
     async def media_file(self, infohash: str, path: str, timeout: float = 60.0) -> FileEntry:
         """Return the file ``path`` of media torrent ``infohash`` or raise NotFound.
 
@@ -463,8 +324,9 @@ class Node:
         and waited for, up to ``timeout`` seconds for its metadata.
         """
         infohash = infohash.lower()
+        known = self.media.request(infohash)  # counts the open; queues it when not held
         if not self.engine.has(infohash):
-            if not self.media.request(infohash):
+            if not known:
                 raise NotFound(f"no media torrent {infohash}")
             try:
                 await self.media.wait_started(infohash, timeout)

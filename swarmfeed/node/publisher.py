@@ -11,28 +11,23 @@ removes torrents a crashed step left behind, and no seq is ever used twice
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.authoring import (
     Blocked,
-    HeadSeen,
     NotReady,
-    OwnLogFacts,
     PublishPlan,
-    plan_publication,
 )
-from swarmfeed.core.bep44 import MutableItem, sign_item, verify_item
+from swarmfeed.core.bep44 import MutableItem, sign_item
 from swarmfeed.core.budget import Priority
 from swarmfeed.core.feed import (
     HeadPointer,
     Profile,
-    decode_head_value,
     encode_head_value,
 )
 from swarmfeed.core.identity import KeyPair
@@ -40,12 +35,14 @@ from swarmfeed.core.media import guess_mime
 from swarmfeed.core.paths import check_component
 from swarmfeed.core.posts import MAX_CREATED, MediaFile, MediaRef, Post, SignedPost, sign_post
 from swarmfeed.dht.client import DhtClient, PutResult
-from swarmfeed.errors import InvalidInput, SwarmfeedError, TooLarge, UnsafePath
+from swarmfeed.errors import InvalidInput, TooLarge, UnsafePath
 from swarmfeed.node.events import EventBus, PostAdded
 from swarmfeed.node.faults import Faults
+from swarmfeed.node.headput import HeadPutter
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.node.ownlog import OwnLog
 from swarmfeed.node.ownpages import OwnPages
+from swarmfeed.node.ownstate import FetchOwnLog, OwnLogState
 from swarmfeed.node.torrents import Progress, TorrentShelf
 from swarmfeed.store.database import Database, HeadRow, MediaRow, MediaState, TorrentRow
 from swarmfeed.supervisor import Supervisor
@@ -54,11 +51,6 @@ log = logging.getLogger("swarmfeed.publisher")
 
 READY_TIMEOUT = 30.0
 """Seconds a publication waits for the own log to become publishable before it is refused."""
-RECOVERY_FIRST_DELAY = 2.0
-RECOVERY_MAX_DELAY = 60.0
-
-FetchOwnLog = Callable[[MutableItem], Awaitable[None]]
-"""Fetches our own pages named by a head found in the DHT (followers seed them)."""
 
 
 @dataclass(frozen=True)
@@ -115,17 +107,13 @@ class Publisher:
         self.fetch_own_log = fetch_own_log
         self.log_files = OwnLog(layout, keys)
         self.pages = OwnPages(keys, db, shelf, self.log_files, clock)
+        self.own = OwnLogState(self.log_files, db, dht, clock, self.index_media, fetch_own_log)
+        self.heads = HeadPutter(dht)
         self._lock = asyncio.Lock()
         self._ready = asyncio.Event()
         self.state = "starting"
         """``ready``, or why publishing waits or is refused (shown in /api/status)."""
-        self._dht_head: MutableItem | None = None
-        self._dht_answered = False
-        self._put_task: asyncio.Task[None] | None = None
         self._head_listeners: list[Callable[[MutableItem], None]] = []
-        self._put_listeners: list[Callable[[MutableItem, PutResult], None]] = []
-        self._next_put: MutableItem | None = None
-        self._put_wake = asyncio.Event()
 
     # state -----------------------------------------------------------------------------------
 
@@ -139,50 +127,17 @@ class Publisher:
 
     def on_head_put(self, listener: Callable[[MutableItem, PutResult], None]) -> None:
         """Call ``listener(item, result)`` after every attempt to put our head into the DHT."""
-        self._put_listeners.append(listener)
-
-    def _facts(self) -> OwnLogFacts:
-        head = self.log_files.head()
-        db_head = self.db.feeds.head(self.author)
-        dht = self._dht_head
-        return OwnLogFacts(
-            seq_file=self.log_files.seq_file(),
-            head_file=_seen(head),
-            database=HeadSeen(db_head.seq, db_head.count) if db_head else None,
-            dht=_seen(dht),
-            dht_answered=self._dht_answered,
-            posts_written=self.log_files.posts_written(),
-        )
+        self.heads.on_put(listener)
 
     def plan(self) -> PublishPlan:
         """Return where the own log stands (raises NotReady/Blocked with the reason)."""
-        return plan_publication(self._facts())
+        return self.own.plan()
 
     # start -----------------------------------------------------------------------------------
 
     def merge_index(self) -> None:
-        """Make the own log and the index hold the same signed posts (either may have lost some).
-
-        Runs before the start-up reconciliation, so media of posts written ahead but not yet
-        in the index count as referenced.
-        """
-        written = self.log_files.written_seqs()
-        stored = self.db.posts.accepted_ids(self.author)
-        for seq in sorted(set(stored) - written):
-            found = self.db.posts.get(stored[seq])
-            if found is not None:
-                self.log_files.write_post(found.signed)
-        missing = [self.log_files.post(seq) for seq in sorted(written - set(stored))]
-        posts = [post for post in missing if post is not None]
-        if posts:
-            self.db.posts.add(posts, int(self.clock()))
-            self._index_media(posts)
-        if set(stored) - written or posts:
-            log.info(
-                "own log and index merged: %d posts rewritten to feed/posts, %d to the index",
-                len(set(stored) - written),
-                len(posts),
-            )
+        """Make the own log and the index hold the same signed posts (run before reconcile)."""
+        self.own.merge_index()
 
     async def prepare(self) -> None:
         """Make the own log publishable (roll forward), then keep checking the DHT's view.
@@ -192,8 +147,8 @@ class Publisher:
         """
         await self._settle()
         head = self.own_head()
-        if head is not None and (self._put_task is None or self._put_task.done()):
-            self.schedule_put(head)
+        if head is not None and self.heads.idle():
+            self.heads.schedule(head)
         self.supervisor.spawn("own-head-check", self._check_dht, restart=True)
 
     async def _settle(self) -> None:
@@ -220,36 +175,9 @@ class Publisher:
             self._ready.set()
 
     async def _check_dht(self) -> None:
-        """Look our head up until a lookup is answered; continue above any higher seq (§6)."""
-        delay = RECOVERY_FIRST_DELAY
-        while True:
-            result = await self.dht.get_mutable(self.keys.public_key)
-            if result.responders > 0:
-                break
-            log.info("no DHT node answered the lookup of our head; retrying in %.0f s", delay)
-            await asyncio.sleep(delay)  # retry back-off while the DHT is unreachable
-            delay = min(delay * 2, RECOVERY_MAX_DELAY)
-        item = result.item
-        if item is not None:
-            verify_item(item)  # get_mutable verified it; a head we trust is checked twice
-            self._dht_head = item
-            local = self.log_files.seq_file()
-            if local is None or item.seq > local:
-                log.warning(
-                    "the DHT holds our head seq %d, above the local record %s: continuing above it",
-                    item.seq,
-                    local,
-                )
-        self._dht_answered = True
-        count = decode_head_value(item.value).count if item is not None else 0
-        if item is not None and count > self.log_files.posts_written():
-            if self.fetch_own_log is None:
-                raise SwarmfeedError("posts of our feed are missing and cannot be fetched")
-            log.warning("fetching %d posts of our own feed back from the swarm", count)
-            await self.fetch_own_log(item)
-            self.merge_index()
-        if self.state != "ready" or item is not None:
-            await self._settle()
+        """Confirm our seqs against the DHT's view of our head (protocol.md §6), then settle."""
+        await self.own.check_dht()
+        await self._settle()
 
     async def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
         """Wait until the own log is publishable; raise NotReady/Blocked with the reason."""
@@ -290,7 +218,7 @@ class Publisher:
         self.faults.reached("publish:page-seeded")
         now = int(self.clock())
         self.db.posts.add(list(posts), now)
-        self._index_media(posts)
+        self.index_media(posts)
         if self.profile:
             self.db.feeds.set_profile(self.author, self.profile.name, self.profile.bio)
         self.faults.reached("publish:index-updated")
@@ -300,7 +228,8 @@ class Publisher:
             self.pages.drop(replaced)
         self.faults.reached("publish:old-page-dropped")
 
-    def _index_media(self, posts: Sequence[SignedPost]) -> None:
+    def index_media(self, posts: Sequence[SignedPost]) -> None:
+        """Record the media of our own ``posts`` as complete bundles we seed."""
         now = int(self.clock())
         rows: list[MediaRow] = []
         for signed in posts:
@@ -364,78 +293,34 @@ class Publisher:
         item = sign_item(self.keys.seed, encode_head_value(pointer), seq)
         self.log_files.write_head(item)
         self.db.feeds.set_head(
-            HeadRow(self.author, seq, pointer.count, pointer.infohash.hex(), _encoded(item)),
+            HeadRow(
+                self.author,
+                seq,
+                pointer.count,
+                pointer.infohash.hex(),
+                bencoding.encode(item.to_bencodable()),
+            ),
             int(self.clock()),
         )
         self.faults.reached("publish:head-signed")
-        self.schedule_put(item)
+        self.heads.schedule(item)
         for listener in self._head_listeners:
             listener(item)
 
     def schedule_put(self, item: MutableItem) -> None:
-        """Put ``item`` into the DHT in the background, retrying until some node stores it.
-
-        At most one put is in flight and one waits: a newer item replaces the waiting one (and
-        ends a retry pause), and an unfinished put of an older item is never started again. A
-        burst of posts costs the put in flight and one put of the newest head; a replaced put
-        costs nothing.
-        """
-        self._next_put = item
-        self._put_wake.set()
-        if self._put_task is None or self._put_task.done():
-            self._put_task = asyncio.create_task(self._put_until_stored())
-
-    async def _put_until_stored(self) -> None:
-        """Put the newest scheduled head until some node stores it (or a newer one comes)."""
-        while self._next_put is not None:
-            item, self._next_put = self._next_put, None
-            delay = 0.5
-            while self._next_put is None:
-                try:
-                    result = await self.dht.put_mutable(item)
-                    for listener in self._put_listeners:
-                        listener(item, result)
-                    if result.stored > 0:
-                        log.info("head seq %d stored on %d DHT nodes", item.seq, result.stored)
-                        break
-                    log.warning("head seq %d stored on no DHT node yet; retrying", item.seq)
-                except OSError as exc:
-                    log.warning("putting head seq %d failed: %s", item.seq, exc)
-                    for listener in self._put_listeners:
-                        listener(item, PutResult(0, 0))
-                self._put_wake.clear()
-                # Back-off between DHT retries; a newer head ends it.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._put_wake.wait(), delay)
-                delay = min(delay * 2, 60.0)
+        """Put ``item`` into the DHT in the background, retrying until some node stores it."""
+        self.heads.schedule(item)
 
     async def wait_published(self, timeout: float = 60.0) -> None:
         """Wait until the latest head has been stored by at least one DHT node."""
-        async with asyncio.timeout(timeout):
-            while self._put_task is not None and not self._put_task.done():
-                await asyncio.shield(self._put_task)
+        await self.heads.wait_published(timeout)
 
     async def republish(self) -> None:
         """Put our latest head again (DHT items expire after about two hours)."""
         item = self.own_head()
         if item is not None:
-            self.schedule_put(item)
+            self.heads.schedule(item)
 
     async def close(self) -> None:
         """Cancel a pending DHT put."""
-        if self._put_task is not None:
-            self._put_task.cancel()
-            await asyncio.gather(self._put_task, return_exceptions=True)
-
-
-def _seen(item: MutableItem | None) -> HeadSeen | None:
-    if item is None:
-        return None
-    try:
-        return HeadSeen(item.seq, decode_head_value(item.value).count)
-    except InvalidInput:
-        return HeadSeen(item.seq, 0)
-
-
-def _encoded(item: MutableItem) -> bytes:
-    return bencoding.encode(item.to_bencodable())
+        await self.heads.close()

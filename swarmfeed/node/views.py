@@ -58,7 +58,8 @@ class MediaView(BaseModel):
     """Where the .torrent file is exported (GET)."""
     fetch: str
     """Where this node's fetch of it stands: ``queued``, ``fetching``, ``complete``, ``skipped``
-    (not fetched on its own: over the size or the author's budget), ``refused`` or ``unknown``."""
+    (not fetched on its own: over the size cap or a budget), ``evicted`` (removed to stay within
+    a storage budget; both are fetched when opened), ``refused`` or ``unknown``."""
     fetch_reason: str | None = None
     """Why it was skipped or refused."""
     fetch_url: str
@@ -105,6 +106,8 @@ class FollowView(BaseModel):
     """New heads are pushed to this node (protocol.md §11); otherwise they are polled."""
     path_length: int | None = None
     """Hops between the author's node and this one on the push tree (1: pushed directly)."""
+    kind: str = "follow"
+    """``follow`` (media within the budgets) or ``mirror`` (the whole history, never evicted)."""
 
 
 class TaskView(BaseModel):
@@ -228,6 +231,77 @@ def status_view(status: NodeStatus) -> StatusView:
     )
 
 
+class AuthorStorageView(BaseModel):
+    """One author's media on this node against its budget."""
+
+    author: str
+    kind: str
+    """``own``, ``mirror`` or ``follow``."""
+    name: str | None
+    held_bytes: int
+    pending_bytes: int
+    bundles: int
+    evicted: int
+    skipped: int
+    budget_bytes: int | None
+    """None: never evicted (own and mirrored media)."""
+
+
+class StorageView(BaseModel):
+    """Media held against the storage budgets (pages are always kept and not counted)."""
+
+    used_bytes: int
+    """Media held or on its way, of every author."""
+    budget_bytes: int
+    """The total budget; 0: none."""
+    author_budget_bytes: int
+    """The default per-author budget of followed authors."""
+    evicted: int
+    authors: list[AuthorStorageView]
+
+
+def storage_view(node: Node) -> StorageView:
+    """Describe what media the node holds against its budgets."""
+    report = node.storage.report()
+    authors = []
+    for usage in report.authors:
+        profile = node.db.feeds.profile(usage.author)
+        authors.append(
+            AuthorStorageView(
+                author=usage.author,
+                kind=usage.kind,
+                name=profile[0] if profile and profile[0] else None,
+                held_bytes=usage.held_bytes,
+                pending_bytes=usage.pending_bytes,
+                bundles=usage.bundles,
+                evicted=usage.evicted,
+                skipped=usage.skipped,
+                budget_bytes=usage.budget,
+            )
+        )
+    return StorageView(
+        used_bytes=report.used_bytes,
+        budget_bytes=report.budget_bytes,
+        author_budget_bytes=node.storage.budget.author_bytes,
+        evicted=report.evicted,
+        authors=authors,
+    )
+
+
+class HealthView(BaseModel):
+    """Whether the node is healthy (``swarmfeed health``, container probes), and why not."""
+
+    ok: bool
+    reasons: list[str]
+    uptime: float
+
+
+def health_view(node: Node) -> HealthView:
+    """Judge the node's health now."""
+    health = node.health()
+    return HealthView(ok=health.ok, reasons=list(health.reasons), uptime=node.uptime())
+
+
 def post_view(node: Node, stored: StoredPost) -> PostView:
     """Describe a stored post, re-verifying its signature and adding media progress."""
     signed = stored.signed
@@ -329,6 +403,7 @@ def follow_view(node: Node, row: FollowRow) -> FollowView:
         posts=row.post_count,
         live=push.live,
         path_length=push.path_length,
+        kind=row.kind,
     )
 
 

@@ -7,8 +7,10 @@ from fastapi import FastAPI
 from swarmfeed import __version__, api, web
 from swarmfeed.http.errors import install_error_handlers
 from swarmfeed.http.limits import BodyLimitMiddleware, ClientSlots, HttpLimits
+from swarmfeed.http.proxy import ForwardedHeaders
 from swarmfeed.http.security import SecurityMiddleware
 from swarmfeed.node.compose import Composer
+from swarmfeed.node.metrics import node_registry
 from swarmfeed.node.node import Node
 
 # Routes that read their body as a stream with their own limits (http/uploads.py).
@@ -32,6 +34,7 @@ def create_app(node: Node, limits: HttpLimits | None = None) -> FastAPI:
     )
     app.state.node = node
     app.state.composer = Composer(node)
+    app.state.metrics = node_registry(node, __version__)
     app.state.stream_slots = ClientSlots(limits.event_streams, limits.event_streams_per_client)
     api.install(app)
     web.install(app)
@@ -42,4 +45,6 @@ def create_app(node: Node, limits: HttpLimits | None = None) -> FastAPI:
         needs_token=lambda scope: node.web_token is not None,
         token=lambda scope: node.web_token,
     )
+    # Outermost: the security checks see the client and host a trusted proxy forwarded.
+    app.add_middleware(ForwardedHeaders, trusted=node.settings.trusted_proxies)
     return app

@@ -1,7 +1,13 @@
-"""The node's log: stderr and a rotating file in its home, with repeated lines held back."""
+"""The node's log: stderr and a rotating file in its home, with repeated lines held back.
+
+``log_format = "json"`` writes one JSON object per line (``time``, ``level``, ``logger``,
+``message``, and ``exception`` with the traceback), for journald, Docker and log collectors.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import logging.handlers
 import sys
@@ -46,11 +52,36 @@ class RepeatFilter(logging.Filter):
         return passed
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return ``record`` as a single line of JSON."""
+        line: dict[str, object] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def formatter_for(log_format: str) -> logging.Formatter:
+    """Return the formatter of ``log_format`` (``text`` or ``json``)."""
+    if log_format == "json":
+        return JsonFormatter()
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def configure_logging(settings: Settings) -> None:
     """Log to stderr and to a rotating file in the node's home, both behind one RepeatFilter."""
     layout = HomeLayout(settings.home)
     layout.home.mkdir(parents=True, exist_ok=True)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = formatter_for(settings.log_format)
     repeats = RepeatFilter(RepeatGate())
     root = logging.getLogger()
     root.setLevel(settings.log_level.upper())

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from swarmfeed.errors import SwarmfeedError
 from swarmfeed.http.limits import HttpLimits
 from swarmfeed.node.node import Node
 from swarmfeed.server.app import create_app
@@ -18,6 +19,11 @@ from swarmfeed.server.connections import guarded_protocol
 from swarmfeed.store.files import atomic_write
 
 log = logging.getLogger("swarmfeed.runner")
+
+
+class ListenError(SwarmfeedError):
+    """The node could not bind one of its addresses."""
+
 
 # Descriptors the rest of the process holds besides the engine's peers and files and the HTTP
 # connections: the SQLite index (database, WAL, shared memory), the log file, our BEP 44
@@ -84,6 +90,9 @@ def server_config(node: Node, limits: HttpLimits) -> uvicorn.Config:
         log_level="warning",
         log_config=None,  # uvicorn's lines go through the node's log and its repeat filter
         access_log=False,
+        # X-Forwarded-* are believed only from the configured proxies (http/proxy.py);
+        # uvicorn's own handling would trust 127.0.0.1 by default.
+        proxy_headers=False,
         # Requests in flight (handlers still running after their client left included).
         limit_concurrency=limits.connections + 1,
         backlog=LISTEN_BACKLOG,
@@ -122,7 +131,15 @@ async def run_node(
             token_file.unlink(missing_ok=True)
         if on_ready is not None:
             on_ready(node)
-        await server.serve()
+        try:
+            await server.serve()
+        except SystemExit as exc:  # uvicorn exits when it cannot bind its socket
+            if server.started:
+                raise
+            host, port = node.settings.http_endpoint
+            raise ListenError(
+                f"cannot serve HTTP on {host}:{port} (in use, or not an address of this host)"
+            ) from exc
     finally:
         log.info("shutting down: saving resume data and closing the index")
         await node.stop()

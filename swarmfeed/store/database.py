@@ -13,7 +13,7 @@ from pathlib import Path
 from swarmfeed.core.budget import Priority
 from swarmfeed.store.feeds import FeedTable, HeadRow, PageRow
 from swarmfeed.store.follows import FollowRow, FollowTable
-from swarmfeed.store.media import MediaRow, MediaState, MediaTable
+from swarmfeed.store.media import MEDIA_USAGE_SCHEMA, MediaRow, MediaState, MediaTable
 from swarmfeed.store.posts import Cursor, PostTable, StoredPost
 from swarmfeed.store.sqlite import Connection, DatabaseError, rebuild_hint
 from swarmfeed.store.torrents import TorrentRow, TorrentTable
@@ -31,9 +31,10 @@ __all__ = [
     "TorrentRow",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS posts (
     id TEXT PRIMARY KEY,
@@ -58,7 +59,8 @@ CREATE TABLE IF NOT EXISTS follows (
     state TEXT NOT NULL DEFAULT 'new',
     last_error TEXT,
     last_checked INTEGER,
-    last_synced INTEGER
+    last_synced INTEGER,
+    kind TEXT NOT NULL DEFAULT 'follow'
 );
 CREATE TABLE IF NOT EXISTS heads (
     author TEXT PRIMARY KEY,
@@ -100,11 +102,22 @@ CREATE TABLE IF NOT EXISTS media (
     state TEXT NOT NULL,
     reason TEXT,
     retry_at REAL,
-    updated INTEGER NOT NULL
+    updated INTEGER NOT NULL,
+    requests INTEGER NOT NULL DEFAULT 0,
+    last_requested INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS media_queue ON media (state, priority DESC, sort_time DESC);
 CREATE INDEX IF NOT EXISTS media_by_author ON media (author, state);
 """
+    + MEDIA_USAGE_SCHEMA
+)
+
+# Version 2 had no follow kinds (mirrors), no record of requests and no media usage totals.
+_COLUMNS_3 = (
+    ("follows", "kind", "TEXT NOT NULL DEFAULT 'follow'"),
+    ("media", "requests", "INTEGER NOT NULL DEFAULT 0"),
+    ("media", "last_requested", "INTEGER NOT NULL DEFAULT 0"),
+)
 
 # Version 1 ordered timelines by the author's `created` alone (a hostile value sorted first
 # forever), had no page `prev` and no media queue.
@@ -151,8 +164,12 @@ class Database:
             )
         if version == 1:
             self._conn.script(_MIGRATE_1_TO_2)
+        if version in (1, 2):
+            self._add_columns(tables, _COLUMNS_3)
         # executescript commits on its own; every statement is idempotent.
         self._conn.script(_SCHEMA)
+        if version == 2:
+            self.media.recount_usage()
         if version == 1:
             self._backfill_media()
         with self._conn.tx() as cur:
@@ -161,6 +178,15 @@ class Database:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA_VERSION),),
             )
+
+    def _add_columns(self, tables: set[str], columns: tuple[tuple[str, str, str], ...]) -> None:
+        """Add each missing column to the tables that exist (new tables get it from _SCHEMA)."""
+        for table, column, declaration in columns:
+            if table not in tables:
+                continue
+            present = {str(row[1]) for row in self._conn.query(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._conn.script(f"ALTER TABLE {table} ADD COLUMN {column} {declaration};")
 
     def _backfill_media(self) -> None:
         """Create the media queue of a version-1 index from its posts and torrents (once)."""

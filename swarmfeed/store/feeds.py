@@ -71,6 +71,10 @@ class FeedTable:
             for a, i, ih, f, c, full, prev in rows
         ]
 
+    def page_count(self) -> int:
+        """Return the pages of every author held (the index's count, about posts / 64)."""
+        return int(self._db.scalar("SELECT COUNT(*) FROM pages"))
+
     def page(self, author: str, index: int) -> PageRow | None:
         """Return page ``index`` of ``author`` if known."""
         return next((p for p in self.pages(author) if p.index == index), None)

@@ -19,6 +19,8 @@ class FollowRow:
     last_synced: int | None
     head_seq: int | None
     post_count: int
+    kind: str = "follow"
+    """``follow`` or ``mirror`` (core/followfile.FollowKind)."""
 
 
 class FollowTable:
@@ -27,13 +29,55 @@ class FollowTable:
     def __init__(self, conn: Connection) -> None:
         self._db = conn
 
-    def add(self, author: str, now: int) -> bool:
-        """Start following ``author``; return False if already followed."""
+    def add(self, author: str, now: int, kind: str = "follow") -> bool:
+        """Start following ``author`` (as ``kind``); return False if already followed.
+
+        An author already followed keeps its row; only its kind is set to ``kind``.
+        """
         with self._db.tx() as cur:
             cur.execute(
-                "INSERT OR IGNORE INTO follows (author, added) VALUES (?, ?)", (author, now)
+                "INSERT OR IGNORE INTO follows (author, added, kind) VALUES (?, ?, ?)",
+                (author, now, kind),
             )
-            return cur.rowcount > 0
+            added = cur.rowcount > 0
+            if not added:
+                cur.execute("UPDATE follows SET kind = ? WHERE author = ?", (kind, author))
+            return added
+
+    def kind(self, author: str) -> str | None:
+        """Return how ``author`` is followed (``follow``/``mirror``), None when not followed."""
+        value = self._db.scalar("SELECT kind FROM follows WHERE author = ?", (author,))
+        return None if value is None else str(value)
+
+    def sync_facts(self) -> list[tuple[str, str, str, int, int | None, int | None]]:
+        """Return ``(author, kind, state, added, last_synced, head n)`` per followed author.
+
+        One row per author, no count over posts (metrics read it at every scrape).
+        """
+        rows = self._db.query(
+            "SELECT f.author, f.kind, f.state, f.added, f.last_synced, h.count"
+            " FROM follows f LEFT JOIN heads h ON h.author = f.author"
+        )
+        return [
+            (
+                str(a),
+                str(kind),
+                str(state),
+                int(added),
+                None if synced is None else int(synced),
+                None if count is None else int(count),
+            )
+            for a, kind, state, added, synced, count in rows
+        ]
+
+    def kinds(self) -> dict[str, str]:
+        """Return how each followed author is followed, by hex key."""
+        return {str(a): str(k) for a, k in self._db.query("SELECT author, kind FROM follows")}
+
+    def of_kind(self, kind: str) -> list[str]:
+        """Return the authors followed as ``kind``, oldest follow first."""
+        rows = self._db.query("SELECT author FROM follows WHERE kind = ? ORDER BY added", (kind,))
+        return [str(row[0]) for row in rows]
 
     def remove(self, author: str) -> bool:
         """Stop following ``author``; return False if it was not followed."""
@@ -77,7 +121,7 @@ class FollowTable:
     def _select(self, tail: str, args: tuple[object, ...]) -> list[FollowRow]:
         sql = (
             "SELECT f.author, f.added, f.state, f.last_error, f.last_checked, f.last_synced,"
-            " h.seq, (SELECT COUNT(*) FROM posts p WHERE p.author = f.author)"
+            " h.seq, (SELECT COUNT(*) FROM posts p WHERE p.author = f.author), f.kind"
             " FROM follows f LEFT JOIN heads h ON h.author = f.author "
         )
         rows = self._db.query(sql + tail, args)
@@ -91,8 +135,9 @@ class FollowTable:
                 last_synced=None if synced is None else int(synced),
                 head_seq=None if seq is None else int(seq),
                 post_count=int(count),
+                kind=str(kind),
             )
-            for a, added, state, err, checked, synced, seq, count in rows
+            for a, added, state, err, checked, synced, seq, count, kind in rows
         ]
 
     def authors(self) -> list[str]:

@@ -1,4 +1,9 @@
-"""The media table: every post's media bundle this node knows, and the fetch queue over them."""
+"""The media table: every post's media bundle this node knows, and the fetch queue over them.
+
+``media_usage`` holds the bundles and bytes per author and state, kept by triggers on every
+change of the media table, so the storage budgets and the metrics read totals whose cost grows
+with the number of authors, not of posts.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swarmfeed.core.budget import Priority
+from swarmfeed.core.budget import REQUEST_WORTH_SECONDS, Priority
 from swarmfeed.store.sqlite import Connection
 
 
@@ -24,6 +29,8 @@ class MediaState(enum.StrEnum):
     """Not fetched on its own (size or budget, see ``reason``); fetched when opened."""
     REFUSED = "refused"
     """Its metadata failed the check of protocol.md §4; never fetched again."""
+    EVICTED = "evicted"
+    """Was complete; removed to stay within a storage budget; fetched again when opened."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +48,57 @@ class MediaRow:
     retry_at: float | None
 
 
+@dataclass(frozen=True)
+class MediaUsage:
+    """Bundles and bytes of one author in one state."""
+
+    author: str
+    state: MediaState
+    bundles: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Requested:
+    """A bundle with how often and when a person last opened it here."""
+
+    row: MediaRow
+    requests: int
+    last_requested: int
+
+
 _COLUMNS = "infohash, author, post_id, size, sort_time, priority, state, reason, retry_at"
-# What counts against an author's automatic fetch budget.
-_HELD = (MediaState.QUEUED, MediaState.FETCHING, MediaState.COMPLETE)
+# What counts against an author's budget: held, or on its way.
+HELD = (MediaState.QUEUED, MediaState.FETCHING, MediaState.COMPLETE)
+REQUEST_GAP = 60
+"""Seconds within which repeated opens of one bundle (a player's range requests) count once."""
+
+_UPSERT_USAGE = """
+  INSERT INTO media_usage (author, state, bundles, bytes)
+    VALUES (NEW.author, NEW.state, 1, NEW.size)
+  ON CONFLICT (author, state) DO UPDATE SET
+    bundles = bundles + 1, bytes = bytes + excluded.bytes;"""
+_DROP_USAGE = """
+  UPDATE media_usage SET bundles = bundles - 1, bytes = bytes - OLD.size
+    WHERE author = OLD.author AND state = OLD.state;
+  DELETE FROM media_usage WHERE author = OLD.author AND state = OLD.state AND bundles <= 0;"""
+MEDIA_USAGE_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS media_usage (
+    author TEXT NOT NULL,
+    state TEXT NOT NULL,
+    bundles INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (author, state)
+);
+CREATE TRIGGER IF NOT EXISTS media_usage_insert AFTER INSERT ON media BEGIN{_UPSERT_USAGE}
+END;
+CREATE TRIGGER IF NOT EXISTS media_usage_delete AFTER DELETE ON media BEGIN{_DROP_USAGE}
+END;
+CREATE TRIGGER IF NOT EXISTS media_usage_update AFTER UPDATE OF state, size, author ON media
+WHEN OLD.state IS NOT NEW.state OR OLD.size != NEW.size OR OLD.author != NEW.author
+BEGIN{_DROP_USAGE}{_UPSERT_USAGE}
+END;
+"""
 
 
 class MediaTable:
@@ -65,6 +120,17 @@ class MediaTable:
                 if cur.rowcount:
                     added.append(row)
         return added
+
+    def known(self, infohashes: Sequence[str]) -> set[str]:
+        """Return which of ``infohashes`` have a row."""
+        if not infohashes:
+            return set()
+        marks = ", ".join("?" for _ in infohashes)
+        rows = self._db.query(
+            f"SELECT infohash FROM media WHERE infohash IN ({marks})",  # noqa: S608
+            tuple(infohashes),
+        )
+        return {str(row[0]) for row in rows}
 
     def get(self, infohash: str) -> MediaRow | None:
         """Return the bundle ``infohash``."""
@@ -117,13 +183,87 @@ class MediaTable:
                 ),
             )
 
-    def used_bytes(self, author: str) -> int:
-        """Return the bytes of ``author``'s media that are queued, fetching or complete."""
-        value = self._db.scalar(
-            "SELECT COALESCE(SUM(size), 0) FROM media WHERE author = ? AND state IN (?, ?, ?)",
-            (author, *(s.value for s in _HELD)),
-        )
+    def used_bytes(self, author: str | None = None) -> int:
+        """Return the bytes of media queued, fetching or complete (of ``author``, or all)."""
+        states = tuple(s.value for s in HELD)
+        if author is None:
+            value = self._db.scalar(
+                "SELECT COALESCE(SUM(bytes), 0) FROM media_usage WHERE state IN (?, ?, ?)", states
+            )
+        else:
+            value = self._db.scalar(
+                "SELECT COALESCE(SUM(bytes), 0) FROM media_usage"
+                " WHERE author = ? AND state IN (?, ?, ?)",
+                (author, *states),
+            )
         return int(value)
+
+    def usage(self) -> list[MediaUsage]:
+        """Return bundles and bytes per author and state (one row per pair; cost ~ authors)."""
+        rows = self._db.query("SELECT author, state, bundles, bytes FROM media_usage")
+        return [
+            MediaUsage(str(a), MediaState(str(state)), int(n), int(size))
+            for a, state, n, size in rows
+        ]
+
+    def recount_usage(self) -> None:
+        """Recompute ``media_usage`` from the media table (after a migration)."""
+        with self._db.tx() as cur:
+            cur.execute("DELETE FROM media_usage")
+            cur.execute(
+                "INSERT INTO media_usage (author, state, bundles, bytes)"
+                " SELECT author, state, COUNT(*), SUM(size) FROM media GROUP BY author, state"
+            )
+
+    def record_request(self, infohash: str, now: int) -> None:
+        """Note that a person opened bundle ``infohash`` (opens within REQUEST_GAP count once)."""
+        with self._db.tx() as cur:
+            cur.execute(
+                "UPDATE media SET requests = requests + 1, last_requested = ?"
+                " WHERE infohash = ? AND last_requested <= ?",
+                (now, infohash, now - REQUEST_GAP),
+            )
+
+    def evictable(
+        self, authors: list[str], limit: int, after: tuple[float, str] | None = None
+    ) -> list[Requested]:
+        """Return up to ``limit`` queued or complete bundles of ``authors``, least used first.
+
+        The order approximates core/budget.keep_value without the bytes served (which only the
+        engine knows): last use plus REQUEST_WORTH_SECONDS per request. ``after`` continues
+        from the last row of a previous batch.
+        """
+        if not authors:
+            return []
+        marks = ", ".join("?" for _ in authors)
+        score = "MAX(sort_time, last_requested) + requests * ?"
+        where = f"author IN ({marks}) AND state IN (?, ?)"
+        args: list[object] = [*authors, MediaState.QUEUED.value, MediaState.COMPLETE.value]
+        if after is not None:
+            where += f" AND ({score}, infohash) > (?, ?)"
+            args += [REQUEST_WORTH_SECONDS, after[0], after[1]]
+        rows = self._db.query(
+            f"SELECT {_COLUMNS}, requests, last_requested, {score} AS score"  # noqa: S608
+            f" FROM media WHERE {where} ORDER BY score, infohash LIMIT ?",
+            (REQUEST_WORTH_SECONDS, *args, limit),
+        )
+        return [Requested(_row(row[:9]), int(row[9]), int(row[10])) for row in rows]
+
+    def reopen_author(self, author: str, now: int) -> int:
+        """Queue every skipped or evicted bundle of ``author`` again; return how many."""
+        with self._db.tx() as cur:
+            cur.execute(
+                "UPDATE media SET state = ?, reason = NULL, retry_at = NULL, updated = ?"
+                " WHERE author = ? AND state IN (?, ?)",
+                (
+                    MediaState.QUEUED.value,
+                    now,
+                    author,
+                    MediaState.SKIPPED.value,
+                    MediaState.EVICTED.value,
+                ),
+            )
+            return int(cur.rowcount)
 
     def count(self, state: MediaState) -> int:
         """Return how many bundles are in ``state``."""

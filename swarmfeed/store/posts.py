@@ -81,6 +81,23 @@ class PostTable:
         )
         return _stored(rows[0]) if rows else None
 
+    def without_media_row(self, authors: Sequence[str]) -> list[StoredPost]:
+        """Return posts of ``authors`` whose media bundle has no row in the media table.
+
+        A crash between storing a page's posts and queueing their media leaves such posts;
+        the node looks for them once at start.
+        """
+        if not authors:
+            return []
+        marks = ", ".join("?" for _ in authors)
+        rows = self._db.query(
+            "SELECT raw, received FROM posts p WHERE p.media_infohash IS NOT NULL"  # noqa: S608
+            f" AND p.author IN ({marks})"
+            " AND NOT EXISTS (SELECT 1 FROM media m WHERE m.infohash = p.media_infohash)",
+            tuple(authors),
+        )
+        return [_stored(row) for row in rows]
+
     def by_seq(self, author: str, first: int, last: int) -> list[StoredPost]:
         """Return the posts of ``author`` with ``first`` <= seq <= ``last``, ascending."""
         rows = self._db.query(

@@ -21,6 +21,7 @@ from swarmfeed.node.views import (
     parse_cursor,
     post_view,
     status_view,
+    storage_view,
     timeline_view,
     torrent_magnet_of,
 )
@@ -162,6 +163,7 @@ async def following_page(
         "following.html",
         nav="following",
         follows=follows,
+        storage=storage_view(node),
         error=error,
     )
 
@@ -177,7 +179,8 @@ async def follow_submit(
     """Follow an author given by address or hex key, then go back (``next``) or to the list."""
     try:
         key = parse_author(author)
-        node.follow(key)
+        if node.db.follows.kind(key.hex()) is None:  # a mirrored author stays mirrored
+            node.follow(key)
     except InvalidInput as exc:
         follows = [follow_view(node, row) for row in node.follows()]
         return page(
@@ -188,6 +191,7 @@ async def follow_submit(
             status_code=400,
             nav="following",
             follows=follows,
+            storage=storage_view(node),
             error=str(exc),
             entered=author,
         )

@@ -35,9 +35,8 @@ def make_node(tmp: Path, name: str, ip: str, bootstrap: list[str]) -> Node:
         super_seed_new_media=False,
     )
     node = Node(settings, KeyPair.generate(), fresh=True)
-    node.follower.timings = type(node.follower.timings)(
-        poll_interval=3600, republish_interval=3600, page_timeout=30
-    )
+    node.follower.timings = type(node.follower.timings)(poll_interval=3600, republish_interval=3600)
+    node.feeds.page_timeout = 30
     return node
 
 

@@ -134,7 +134,7 @@ async def test_a_rolled_back_head_is_refused(world: World) -> None:
     await world.follower.follower.sync(world.author.author)
     world.kept = {p.id for p in world.author.author_posts(world.author.author)}
     with pytest.raises(RolledBack, match="rolled back"):
-        await world.follower.follower.accept_head(world.author.author, old)
+        await world.follower.feeds.accept_head(world.author.author, old)
     world.nothing_lost()
 
 
@@ -145,7 +145,7 @@ async def test_an_equivocating_head_is_refused(world: World) -> None:
         world.author.keys.seed, encode_head_value(HeadPointer(b"\x01" * 20, 2)), current.seq
     )
     with pytest.raises(RolledBack, match="equivocating"):
-        await world.follower.follower.accept_head(world.author.author, forked)
+        await world.follower.feeds.accept_head(world.author.author, forked)
     world.nothing_lost()
 
 
@@ -155,7 +155,7 @@ async def test_an_oversized_head_value_is_refused(world: World) -> None:
     seq = 99
     big = MutableItem(keys.public_key, seq, value, keys.sign(signable_bytes(seq, value)))
     with pytest.raises(TooLarge):
-        await world.follower.follower.accept_head(world.author.author, big)
+        await world.follower.feeds.accept_head(world.author.author, big)
     world.nothing_lost()
 
 
@@ -327,7 +327,7 @@ async def test_media_whose_info_dict_escapes_is_refused_before_any_piece(world: 
 
 async def test_a_long_chain_is_fetched_in_bounded_runs(world: World) -> None:
     mallory = KeyPair.generate()
-    world.follower.follower.limits = WalkLimits(pages_per_run=2)
+    world.follower.feeds.limits = WalkLimits(pages_per_run=2)
     prev: bytes | None = None
     head_page: FeedPage | None = None
     for index in range(4):
@@ -351,7 +351,7 @@ async def test_a_long_chain_is_fetched_in_bounded_runs(world: World) -> None:
 
 async def test_a_feed_over_the_post_limit_is_refused(world: World) -> None:
     mallory = KeyPair.generate()
-    world.follower.follower.limits = WalkLimits(max_posts=2)
+    world.follower.feeds.limits = WalkLimits(max_posts=2)
     posts = [post(mallory, s) for s in range(3)]
     await world.attacker.publish_page(mallory, page_of(mallory, posts))
     state = await world.sync(mallory)

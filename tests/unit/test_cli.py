@@ -7,12 +7,14 @@ machine's default address cannot answer in these tests.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from swarmfeed.cli.exits import ExitCode, exit_code_for
 from swarmfeed.cli.main import main
 from swarmfeed.core.identity import parse_author
 
@@ -95,7 +97,7 @@ def node_args(home: Path) -> list[str]:
 def test_node_with_a_broken_index_says_how_to_rebuild_it(tmp_path: Path) -> None:
     (tmp_path / "swarmfeed.db").write_bytes(b"not a database, a photo of one" * 200)
     result = CliRunner().invoke(main, node_args(tmp_path))
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == ExitCode.DATA == 65, result.output
     assert isinstance(result.exception, SystemExit)  # a message, not a traceback
     assert "swarmfeed.db" in result.output and "rebuilds the index" in result.output
 
@@ -104,7 +106,7 @@ def test_node_with_a_broken_index_says_how_to_rebuild_it(tmp_path: Path) -> None
 def test_node_with_a_folder_where_the_key_belongs_says_so(tmp_path: Path) -> None:
     (tmp_path / "identity.key").mkdir()
     result = CliRunner().invoke(main, node_args(tmp_path))
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == ExitCode.DATA, result.output
     assert isinstance(result.exception, SystemExit)
     assert "identity.key is a folder" in result.output
 
@@ -114,8 +116,63 @@ def test_every_command_is_there() -> None:
     assert listed.exit_code == 0
     for command in ("init", "node", "id", "post", "follow", "unfollow", "follows", "timeline"):
         assert command in listed.stdout
-    for command in ("status", "torrents", "demo"):
+    for command in ("status", "torrents", "demo", "mirror", "unmirror", "health"):
         assert command in listed.stdout
+    for sub in ("import", "export"):
+        assert sub in CliRunner().invoke(main, ["follows", "--help"]).stdout
     shown = CliRunner().invoke(main, ["demo", "--help"])
     assert shown.exit_code == 0
     assert "--clip-seconds" in shown.stdout
+
+
+@pytest.mark.usefixtures("root_logger")
+def test_node_with_invalid_settings_exits_with_the_config_code(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, [*node_args(tmp_path), "--poll-interval", "-"])
+    assert result.exit_code == ExitCode.USAGE  # click refuses what is not a number
+    (tmp_path / "config.toml").write_text('storage_budget_bytes = "lots"\n')
+    result = CliRunner().invoke(main, node_args(tmp_path))
+    assert result.exit_code == ExitCode.CONFIG == 78, result.output
+    assert "storage_budget_bytes" in result.output
+
+
+@pytest.mark.usefixtures("root_logger")
+def test_a_sealed_key_without_a_passphrase_exits_with_no_permission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SWARMFEED_PASSPHRASE", "right")
+    assert (
+        CliRunner().invoke(main, ["init", "--home", str(tmp_path), "--passphrase"]).exit_code == 0
+    )
+    monkeypatch.delenv("SWARMFEED_PASSPHRASE")
+    result = CliRunner().invoke(main, node_args(tmp_path))  # no terminal to ask on
+    assert result.exit_code == ExitCode.NO_PERMISSION == 77, result.output
+    assert "SWARMFEED_PASSPHRASE" in result.output
+    monkeypatch.setenv("SWARMFEED_PASSPHRASE", "wrong")
+    assert CliRunner().invoke(main, node_args(tmp_path)).exit_code == ExitCode.NO_PERMISSION
+
+
+@pytest.mark.usefixtures("root_logger")
+def test_an_unwritable_home_exits_with_cant_create(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes anywhere")
+    home = tmp_path / "ro"
+    home.mkdir(mode=0o500)
+    result = CliRunner().invoke(main, node_args(home / "data"))
+    assert result.exit_code == ExitCode.CANT_CREATE, result.output
+
+
+def test_exit_codes_name_the_kind_of_failure() -> None:
+    import errno
+
+    from swarmfeed.server.runner import ListenError
+    from swarmfeed.store.keystore import PassphraseRequired, WrongPassphrase
+    from swarmfeed.store.sqlite import DatabaseError
+
+    assert exit_code_for(OSError(errno.EACCES, "denied")) is ExitCode.CANT_CREATE
+    assert exit_code_for(OSError(errno.EROFS, "read-only")) is ExitCode.CANT_CREATE
+    assert exit_code_for(OSError(errno.EADDRINUSE, "in use")) is ExitCode.UNAVAILABLE
+    assert exit_code_for(ListenError("in use")) is ExitCode.UNAVAILABLE
+    assert exit_code_for(PassphraseRequired("sealed")) is ExitCode.NO_PERMISSION
+    assert exit_code_for(WrongPassphrase("no")) is ExitCode.NO_PERMISSION
+    assert exit_code_for(DatabaseError("broken")) is ExitCode.DATA
+    assert exit_code_for(RuntimeError("bug")) is ExitCode.FAILURE

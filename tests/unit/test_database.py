@@ -144,7 +144,7 @@ def test_a_version_1_index_is_migrated(tmp_path: Path) -> None:
     (stored,) = db.posts.timeline([keys.public_key.hex()], 5)
     assert stored.sort_time == 5
     assert db.feeds.pages("a")[0].prev is None
-    assert db.query("SELECT value FROM meta WHERE key = 'schema'") == [("2",)]
+    assert db.query("SELECT value FROM meta WHERE key = 'schema'") == [("3",)]
 
 
 def test_an_unreadable_index_says_so(tmp_path: Path) -> None:
@@ -165,3 +165,86 @@ CREATE TABLE pages (author TEXT NOT NULL, idx INTEGER NOT NULL, infohash TEXT NO
     first INTEGER NOT NULL, count INTEGER NOT NULL, full INTEGER NOT NULL,
     PRIMARY KEY (author, idx));
 """
+
+
+def media_row(ih: str, author: str, size: int, sort_time: int, state: MediaState) -> MediaRow:
+    return MediaRow(ih, author, "p" + ih, size, sort_time, Priority.BACKLOG, state, None, None)
+
+
+def usage_of(db: Database) -> dict[tuple[str, str], tuple[int, int]]:
+    return {(u.author, u.state.value): (u.bundles, u.bytes) for u in db.media.usage()}
+
+
+def test_media_usage_follows_every_change(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db")
+    db.media.add(
+        [
+            media_row("a1", "a", 10, 1, MediaState.QUEUED),
+            media_row("a2", "a", 20, 2, MediaState.QUEUED),
+            media_row("b1", "b", 5, 3, MediaState.SKIPPED),
+        ],
+        0,
+    )
+    db.media.add([media_row("a1", "a", 10, 1, MediaState.QUEUED)], 0)  # known: ignored
+    assert usage_of(db) == {("a", "queued"): (2, 30), ("b", "skipped"): (1, 5)}
+    db.media.set_state("a1", MediaState.COMPLETE, 1)
+    db.media.set_state("a1", MediaState.COMPLETE, 2)
+    assert usage_of(db) == {
+        ("a", "queued"): (1, 20),
+        ("a", "complete"): (1, 10),
+        ("b", "skipped"): (1, 5),
+    }
+    assert db.media.used_bytes("a") == 30 and db.media.used_bytes() == 30
+    db.forget_author("a")
+    assert usage_of(db) == {("b", "skipped"): (1, 5)}
+
+
+def test_evictable_media_least_used_first_in_batches(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db")
+    rows = [media_row(f"m{i}", "a", 1, 1000 + i, MediaState.COMPLETE) for i in range(5)]
+    rows.append(media_row("fetching", "a", 1, 0, MediaState.FETCHING))
+    rows.append(media_row("other", "b", 1, 0, MediaState.COMPLETE))
+    db.media.add(rows, 0)
+    db.media.record_request("m0", 10**6)
+    db.media.record_request("m0", 10**6 + 1)  # within the gap: counted once
+    first = db.media.evictable(["a"], 2)
+    assert [r.row.infohash for r in first] == ["m1", "m2"]
+    last = first[-1]
+    after = (float(last.row.sort_time), last.row.infohash)
+    rest = db.media.evictable(["a"], 10, after)
+    assert [r.row.infohash for r in rest] == ["m3", "m4", "m0"]
+    assert (rest[-1].requests, rest[-1].last_requested) == (1, 10**6)
+    assert db.media.evictable([], 5) == []
+
+
+def test_a_version_2_index_gains_kinds_requests_and_usage(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    db = Database(path)
+    db.follows.add("a", 1)
+    db.media.add([media_row("a1", "a", 10, 1, MediaState.COMPLETE)], 0)
+    db.close()
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP TABLE media_usage; DROP TRIGGER media_usage_insert;"
+        " DROP TRIGGER media_usage_update; DROP TRIGGER media_usage_delete;"
+        " ALTER TABLE follows DROP COLUMN kind; ALTER TABLE media DROP COLUMN requests;"
+        " ALTER TABLE media DROP COLUMN last_requested;"
+        " UPDATE meta SET value = '2' WHERE key = 'schema';"
+    )
+    conn.close()
+    again = Database(path)
+    assert again.follows.kind("a") == "follow"
+    assert usage_of(again) == {("a", "complete"): (1, 10)}
+    assert again.query("SELECT value FROM meta WHERE key = 'schema'") == [("3",)]
+
+
+def test_follow_kinds(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db")
+    assert db.follows.add("a", 1)
+    assert db.follows.add("b", 2, "mirror")
+    assert not db.follows.add("a", 3, "mirror")  # already followed: only the kind changes
+    assert db.follows.kind("a") == "mirror" and db.follows.kind("z") is None
+    assert db.follows.of_kind("mirror") == ["a", "b"]
+    assert db.follows.kinds() == {"a": "mirror", "b": "mirror"}
+    row = db.follows.row("b")
+    assert row is not None and row.kind == "mirror"
