@@ -74,6 +74,7 @@ class DhtUpkeep:
             return
         for torrent in torrents:
             if torrent.dht:
+                self.state.log.debug("%s is no longer fresh: out of the DHT", torrent.key[:16])
                 self.set_dht(torrent, False)
 
     async def announce_fresh(self) -> None:

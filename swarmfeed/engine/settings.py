@@ -39,6 +39,12 @@ ALERT_QUEUE_SIZE = 10000
 """Alerts buffered between two drains; a restore adds torrents in batches well below this."""
 
 
+MIN_RECONNECT_TIME = 2
+"""Seconds before libtorrent calls a disconnected peer again (times its failures), locally."""
+MIN_RECONNECT_TIME_PUBLIC = 10
+"""The same on the public network (libtorrent: 60)."""
+
+
 def tuning_settings(tuning: SessionTuning) -> dict[str, int]:
     """Return the libtorrent settings of a seeding-policy ``tuning`` (core/policy.py)."""
     return {
@@ -83,6 +89,9 @@ def session_settings(config: EngineConfig, tuning: SessionTuning) -> dict[str, A
         # holds no connection. A magnet held back for its metadata check briefly counts as
         # finished too; the metadata gate reconnects its sources when it is released.
         "close_redundant_connections": True,
+        # A seed dropped that way must be reconnectable as soon as the check released the
+        # torrent: libtorrent waits min_reconnect_time (60 s) before calling a peer again.
+        "min_reconnect_time": MIN_RECONNECT_TIME if local else MIN_RECONNECT_TIME_PUBLIC,
         "connections_limit": config.connections_limit,
         "connection_speed": CONNECTION_SPEED,
         "inactivity_timeout": INACTIVITY_TIMEOUT,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.bep44 import MutableItem, verify_item
@@ -55,7 +55,7 @@ class FeedSync:
         events: EventBus,
         media: MediaQueue,
         clock: Callable[[], float],
-        peers: Callable[[str], list[Endpoint]],
+        peers: Callable[[str], Awaitable[list[Endpoint]]],
         *,
         limits: WalkLimits = DEFAULT_LIMITS,
         page_timeout: float = PAGE_TIMEOUT,
@@ -137,7 +137,7 @@ class FeedSync:
                 None,
                 self.layout.save_path(infohash),
                 check_metadata=lambda info: check_page_metadata(info, key),
-                peers=self.peers(author),
+                peers=await self.peers(author),
             )
         self.db.torrents.add(TorrentRow(infohash, "page", author, None), int(self.clock()))
         await self.engine.wait_metadata(infohash, timeout=self.page_timeout)
