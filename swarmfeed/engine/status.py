@@ -58,7 +58,9 @@ def to_status(s: Any, torrent: Torrent) -> TorrentStatus:
         total_download=int(s.total_payload_download),
         all_time_upload=int(s.all_time_upload),
         num_peers=int(s.num_peers),
-        num_seeds=int(s.num_seeds),
+        # Seeds drop their connections to each other (close_redundant_connections): count
+        # the seeds libtorrent knows from its peer list too, not only those connected now.
+        num_seeds=max(int(s.num_seeds), int(s.list_seeds)),
         is_seeding=bool(s.is_seeding),
         has_metadata=bool(s.has_metadata),
         distributed_copies=float(s.distributed_copies),

@@ -69,6 +69,7 @@ class TorrentStatus:
     all_time_upload: int
     num_peers: int
     num_seeds: int
+    """Seeds seen: connected now, or known as seeds in the torrent's peer list."""
     is_seeding: bool
     has_metadata: bool
     distributed_copies: float
