@@ -177,14 +177,8 @@ class Engine:
 
     async def save_all_resume_data(self, timeout: float = 20.0) -> None:
         """Save (bounded) every torrent changed since its last save and wait until written."""
-        if self.state.session is None:
-            return
-        try:
-            await self.statuses.current(timeout=min(timeout, 5.0))
-        except TimeoutError:
-            self.state.log.warning("no state update before saving resume data")
-        changed = [t for key in list(self.statuses.needs_save) if (t := self.state.table.get(key))]
-        await self.saver.save_now(changed, timeout)
+        if self.state.session is not None:
+            await self.saver.save_changed_now(timeout)
 
     async def save_resume_data(self, infohash: str, timeout: float | None = 10.0) -> None:
         """Save one torrent's resume data now and wait until its file is written."""
