@@ -1,6 +1,6 @@
 """Send pacing per destination: at most one packet per interval to each IP address, in order.
 
-libtorrent drops everything from an IP that sends it too many packets (see client.py), so
+libtorrent drops everything from an IP that sends it too many packets (see transport.py), so
 queries to one address are spaced ``interval`` apart. Each address has its own line: queries
 to other addresses never wait behind it. A query waits for a slot only while it is alive: one
 cancelled before its turn (a lookup that ended, a put replaced by a newer one) leaves the line

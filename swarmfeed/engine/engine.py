@@ -1,6 +1,7 @@
 """The engine: one libtorrent session behind swarmfeed's own types, driven from asyncio.
 
-``Engine`` is a small front over parts that each own one concept:
+``Engine`` is a small front over parts that each own one concept (parts.py builds and wires
+them):
 
 - settings.py: the session's settings; alerts.py: the alert loop, dispatch by alert type;
 - table.py: one record per torrent and the fresh set; waiters.py: keyed waits;
@@ -8,8 +9,8 @@
 - completion.py, flushes.py: "finished and in the files"; streaming.py: byte ranges;
 - status.py: statuses from state updates; stats.py: session counters;
 - resume.py, restore.py: resume data saved off the loop, restored in the background;
-- seeding.py: the seeding policy (core/policy.py) applied; dht.py: DHT upkeep;
-  rendezvous.py: peers met under a key.
+- seeding.py: the seeding policy (core/policy.py) applied; serving.py: scarce swarms first;
+  dht.py: DHT upkeep; rendezvous.py: peers met under a key.
 
 Only ``swarmfeed/engine/`` imports libtorrent; nothing of libtorrent leaves it.
 """
@@ -25,23 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from swarmfeed.engine import content
-from swarmfeed.engine.alerts import AlertLoop
-from swarmfeed.engine.completion import Completion
-from swarmfeed.engine.dht import DhtUpkeep
-from swarmfeed.engine.flushes import DiskFlushes
-from swarmfeed.engine.metadata import MetadataGate
-from swarmfeed.engine.peers import PeerBook
-from swarmfeed.engine.rendezvous import Rendezvous
-from swarmfeed.engine.restore import Restorer
-from swarmfeed.engine.resume import ResumeFiles, ResumeSaver
-from swarmfeed.engine.seeding import SeedingAdapter
-from swarmfeed.engine.serving import ServingAdapter
+from swarmfeed.engine.parts import build_parts
 from swarmfeed.engine.settings import ENGINE_SOCKETS, descriptors_needed, open_session
-from swarmfeed.engine.stats import SessionStats
-from swarmfeed.engine.status import StatusCache, restoring_status
-from swarmfeed.engine.streaming import Streaming
+from swarmfeed.engine.status import restoring_status
 from swarmfeed.engine.table import Endpoint, EngineState, MetadataCheck, Torrent
-from swarmfeed.engine.torrents import Torrents
 from swarmfeed.engine.types import (
     EngineConfig,
     EngineEvent,
@@ -61,53 +49,28 @@ class Engine:
     def __init__(
         self, config: EngineConfig, state_dir: Path, *, logger: logging.Logger | None = None
     ) -> None:
+        """Build the parts over a new engine state; the session opens in start()."""
         self.config = config
         self.state_dir = state_dir
         self.resume_dir = state_dir / "resume"
         self.state = EngineState(config, logger or logging.getLogger("swarmfeed.engine"))
-        state = self.state
-        self.alerts = AlertLoop(state.log)
-        self.stats = SessionStats(config.stats_interval)
-        self.statuses = StatusCache(state)
-        self.flushes = DiskFlushes(state)
-        self.peers = PeerBook(state)
-        self.files_queue = ResumeFiles(self.resume_dir, state)
-        self.saver = ResumeSaver(state, self.statuses, self.files_queue)
-        self.completion = Completion(
-            state, self.statuses, self.flushes, self.peers, self.saver.save
-        )
-        self.gate = MetadataGate(
-            state, self.peers, lambda t, e: self.torrents.drop(t, e), self.completion.notice
-        )
-        self.streaming = Streaming(state, self.flushes, self.completion, self.gate.wait_metadata)
-        self.seeding = SeedingAdapter(state, self.statuses)
-        self.restorer = Restorer(state, self.resume_dir, self._restored)
-        self.torrents = Torrents(
-            state, self.statuses, self.gate, self.peers, self.seeding, self.saver, self.restorer
-        )
-        self.torrents.forgetters += [
-            self.gate.forget,
-            self.completion.forget,
-            self.flushes.forget,
-            self.streaming.forget,
-            lambda key, _error: self.serving.forget(key),
-        ]
-        self.dht = DhtUpkeep(state, self.stats)
-        self.serving = ServingAdapter(state, self.statuses)
-        self.rendezvous = Rendezvous(state)
-        for part in (
-            self.stats,
-            self.statuses,
-            self.flushes,
-            self.saver,
-            self.completion,
-            self.gate,
-            self.streaming,
-            self.restorer,
-            self.torrents,
-            self.rendezvous,
-        ):
-            part.attach(self.alerts)
+        self.parts = parts = build_parts(self.state, self.resume_dir, self._restored)
+        self.alerts = parts.alerts
+        self.stats = parts.stats
+        self.statuses = parts.statuses
+        self.flushes = parts.flushes
+        self.peers = parts.peers
+        self.files_queue = parts.files_queue
+        self.saver = parts.saver
+        self.completion = parts.completion
+        self.gate = parts.gate
+        self.streaming = parts.streaming
+        self.seeding = parts.seeding
+        self.restorer = parts.restorer
+        self.torrents = parts.torrents
+        self.dht = parts.dht
+        self.serving = parts.serving
+        self.rendezvous = parts.rendezvous
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -164,27 +127,12 @@ class Engine:
         self.alerts.detach()
         self.state.session.pause()
         self.state.session = None
-        stopped = SwarmfeedError("the engine stopped")
-        for waiters in (
-            self.completion.waiters,
-            self.gate.waiters,
-            self.streaming.pieces,
-            self.flushes.waiters,
-            self.dht.nodes_waiters,
-            self.rendezvous.replies,
-        ):
-            waiters.fail_all(stopped)
+        self.parts.fail_waiters(SwarmfeedError("the engine stopped"))
 
     async def save_all_resume_data(self, timeout: float = 20.0) -> None:
         """Save (bounded) every torrent changed since its last save and wait until written."""
-        if self.state.session is None:
-            return
-        try:
-            await self.statuses.current(timeout=min(timeout, 5.0))
-        except TimeoutError:
-            self.state.log.warning("no state update before saving resume data")
-        changed = [t for key in list(self.statuses.needs_save) if (t := self.state.table.get(key))]
-        await self.saver.save_now(changed, timeout)
+        if self.state.session is not None:
+            await self.saver.save_changed_now(timeout)
 
     async def save_resume_data(self, infohash: str, timeout: float | None = 10.0) -> None:
         """Save one torrent's resume data now and wait until its file is written."""

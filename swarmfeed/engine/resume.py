@@ -171,6 +171,15 @@ class ResumeSaver:
                 asked += 1
         return asked
 
+    async def save_changed_now(self, timeout: float) -> None:
+        """Save (bounded) every torrent changed as of a fresh state update; wait until written."""
+        try:
+            await self.statuses.current(timeout=min(timeout, 5.0))
+        except TimeoutError:
+            self.state.log.warning("no state update before saving resume data")
+        changed = [t for key in list(self.statuses.needs_save) if (t := self.state.table.get(key))]
+        await self.save_now(changed, timeout)
+
     async def periodic(self, interval: float) -> None:
         """Save the changed torrents every ``interval`` seconds (a checkpoint timer)."""
         while True:
