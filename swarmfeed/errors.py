@@ -35,6 +35,10 @@ class TooLarge(InvalidInput):
     """Data over a protocol or configured size limit."""
 
 
+class Superseded(SwarmfeedError):
+    """A newer version of what was being fetched arrived; the fetch was abandoned for it."""
+
+
 class NotFound(SwarmfeedError, LookupError):
     """A post, author, torrent or file that this node does not know."""
 

@@ -215,7 +215,7 @@ class LocalSwarm:
             "--push-port",
             str(node.push_port),
             "--log-level",
-            "INFO",
+            os.environ.get("SWARMFEED_TEST_LOG_LEVEL", "INFO"),
         ]
         for boot in self.bootstrap_for(node):
             args += ["--bootstrap", boot]

@@ -48,6 +48,8 @@ def status_text(info: dict[str, Any], url: str) -> str:
             f"{format_size(info['bytes_down'])}  (now {format_rate(info['download_rate'])})",
         ),
     ]
+    if info.get("restoring"):
+        fields.append(("restoring", f"{info.get('restored', 0)} of {info.get('to_restore', 0)}"))
     reach = info.get("reachability")
     if reach:
         fields.append(("reachable", reach["summary"]))

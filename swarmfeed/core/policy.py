@@ -84,10 +84,18 @@ class TorrentFacts:
     peers: int
     """Connected peers."""
     least_held: int = -1
-    """Fewest connected peers holding any one piece (0 while some piece is only here;
-    -1 when not counted: the engine counts it for the author's fresh media only)."""
+    """Fewest peers known to hold any one piece: connected peers by their bitfields, plus the
+    seeds known (two seeds drop their redundant connection, so a follower that finished is no
+    longer connected). 0 while some piece is only here; -1 when not counted: the engine counts
+    it for the author's fresh media only."""
     session_upload_limit: int = 0
     """The node's upload limit in bytes/s (0: none)."""
+    uploaded_copies: float = 0.0
+    """Bytes of the torrent this node uploaded in this session, in copies of the torrent."""
+    downloaders: int = -1
+    """Connected peers that lack some piece (-1: not counted)."""
+    stepped_back: bool = False
+    """This node already stepped back from serving the torrent."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,10 @@ seconds' worth of rare pieces with the author, the same ones as its neighbours."
 
 STEP_BACK_HOLDERS = 1
 """Every piece held by this many connected peers: the followers can finish among themselves."""
+
+STEP_BACK_COPIES = 1.0
+"""... or this many copies uploaded and no downloader left connected: whoever wanted the post
+got it, and later followers get it from them."""
 
 STEP_BACK_SHARE = 8
 """A stepped-back author uploads the post at 1/8 of its upload limit ..."""
@@ -178,7 +190,14 @@ def torrent_tuning(policy: SeedPolicy, facts: TorrentFacts) -> TorrentTuning:
         return PLAIN_TORRENT
     if policy is SeedPolicy.SUPER:
         return TorrentTuning(super_seeding=True)
-    if not is_fresh_own_media(facts) or facts.least_held < STEP_BACK_HOLDERS:
+    if not is_fresh_own_media(facts):
+        return PLAIN_TORRENT
+    spread = facts.least_held >= STEP_BACK_HOLDERS
+    served = facts.uploaded_copies >= STEP_BACK_COPIES and facts.downloaders == 0
+    # Once stepped back, the author stays back while the post is fresh: followers that finish
+    # drop their connection to it (two seeds keep none), so the count of holders it sees
+    # shrinks although the pieces are still out there.
+    if not (spread or served or facts.stepped_back):
         return PLAIN_TORRENT
     # Every piece is out: the followers finish among themselves; we keep a trickle for peers
     # that find nobody else. (Waiting for two holders steps back only as the followers finish:

@@ -1,66 +1,38 @@
 """A thin asyncio BEP 44 client: iterative ``get`` toward a target, ``put`` of signed items.
 
 The client is a read-only DHT node (BEP 43) on its own UDP socket; it does not use
-libtorrent. A lookup (BEP 5 "Kademlia", BEP 44 "get"/"put") starts from the nodes the
-``seeds`` callable returns, queries ``alpha`` nodes at a time, learns closer nodes from each
-response's compact node info, and stops when the ``k`` closest known nodes have all answered
-(nothing closer is left to ask) or when its query or time budget runs out. Items are verified
-before they are returned and before they are sent. Peers that misbehave are logged and
-ignored: nothing a peer sends raises.
+libtorrent. ``DhtClient`` is the front the node uses; it composes three parts:
 
-Politeness: libtorrent drops everything from an IP for ``dht_block_timeout`` (300 s) once it
-has sent a node ``10 * dht_block_ratelimit`` (default 50) packets within 10 s (measured on
-2.1.1: the 50th packet of a burst goes unanswered, and other ports of that IP are blocked
-too). Packets to one IP address are therefore spaced at least ``min_interval`` (0.3 s)
-apart: at most 33 per 10 s, leaving room for the local libtorrent session's own queries.
+- transport.py: the UDP socket, transaction ids, a query and its reply, pacing per IP
+  (pacing.py), the rate-limited error answer to incoming queries;
+- seeds.py: the endpoints a lookup starts from, resolved and cached;
+- traversal.py: the iterative lookup (BEP 5 "Kademlia", BEP 44 "get"), closest first.
 
-Read-only caveat: libtorrent (measured on 2.1.1) adds the sender of an accepted ``put`` to its
-routing table although the query carries BEP 43's ``"ro": 1``, so other nodes' lookups may
-then query this socket. The client answers such queries with a small, rate-limited KRPC
-error ("read-only node"): libtorrent counts an error reply as a failed node and drops it
-sooner, and other lookups move on at once instead of waiting for a timeout.
+On top of them it does BEP 44's "get" (the verified item with the highest seq, and the write
+tokens of the ``k`` closest answering nodes) and "put" (of a pre-signed item, to those token
+holders). Items are verified before they are returned and before they are sent. Peers that
+misbehave are logged and ignored: nothing a peer sends raises.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ipaddress
 import logging
 import os
-import random
-import socket
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
 from swarmfeed.core import bep44
 from swarmfeed.core.bep44 import MutableItem
 from swarmfeed.dht import krpc
-from swarmfeed.dht.krpc import ErrorReply, Message, NodeInfo, Query, Response
-from swarmfeed.errors import InvalidInput, SwarmfeedError
+from swarmfeed.dht.krpc import ErrorReply, Message, NodeInfo, Response
+from swarmfeed.dht.seeds import Seeds
+from swarmfeed.dht.transport import Address, KrpcTransport
+from swarmfeed.dht.traversal import Traversal
+from swarmfeed.errors import InvalidInput
 
-Address = tuple[str, int]
-
-MAX_SEEDS = 64
-"""At most this many seed endpoints start one lookup (a random sample when there are more)."""
-MAX_CANDIDATES = 256
-"""At most this many nodes are remembered during one lookup."""
-RESOLVE_TTL = 600.0
-"""Seconds a resolved seed host name (e.g. a bootstrap router) is cached."""
-SILENT_TTL = 300.0
-"""Seconds a node that left a query unanswered (or slow past the short timeout while the lookup
-finished without it) is skipped by later lookups. Read-only clients
-(BEP 43, like this one) sit in libtorrent's routing tables and never answer: without this every
-lookup would wait a full query timeout for each of them (measured with 30 s instead: post ->
-visible median 2.8 s instead of 1.2 s in the 30-follower benchmark)."""
-MAX_TID_BYTES = 16
-"""Queries with a longer transaction id get no reply (nothing large is ever echoed)."""
-REPLY_INTERVAL = 2.0
-"""Seconds between two error replies to queries from one IP address."""
-MAX_REPLIES = 20
-"""Error replies to queries sent per second at most."""
+__all__ = ["Address", "DhtClient", "GetResult", "PutResult", "TokenHolder"]
 
 
 @dataclass(frozen=True)
@@ -98,45 +70,6 @@ class PutResult:
     """KRPC error codes received, e.g. 302 from nodes that hold a higher seq (BEP 44)."""
 
 
-@dataclass
-class _Pending:
-    """A query awaiting its response: who was asked and for which salt."""
-
-    addr: Address
-    salt: bytes
-    future: asyncio.Future[Message | None]
-
-
-@dataclass
-class _Candidate:
-    """A node known during one lookup."""
-
-    addr: Address
-    node_id: bytes | None
-    order: int
-    state: str = "new"  # new -> asked -> (slow ->) answered | failed
-    response: Response | None = field(default=None, repr=False)
-    asked_at: float = 0.0
-
-
-class _Protocol(asyncio.DatagramProtocol):
-    """Hands datagrams to the client; never lets a peer's packet raise into the loop."""
-
-    def __init__(self, client: DhtClient) -> None:
-        self.client = client
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        """Pass one datagram to the client, logging anything unexpected."""
-        try:
-            self.client._on_datagram(data, addr)
-        except Exception:  # a bug here must not kill the socket
-            self.client.log.exception("error handling a datagram from %s", addr)
-
-    def error_received(self, exc: Exception) -> None:
-        """Log an ICMP error (port unreachable and the like)."""
-        self.client.log.debug("DHT socket error: %s", exc)
-
-
 class DhtClient:
     """A standalone BEP 44 client over one UDP socket (asyncio)."""
 
@@ -168,50 +101,41 @@ class DhtClient:
         self.short_timeout = min(short_timeout, timeout)
         self.log = logger or logging.getLogger("swarmfeed.dht")
         self.node_id = os.urandom(krpc.NODE_ID_BYTES)
-        self._transport: asyncio.DatagramTransport | None = None
-        self._family = socket.AF_INET
-        self._pending: dict[bytes, _Pending] = {}
-        self.queries_sent = 0
-        """KRPC queries sent since start (metrics)."""
+        self.transport = KrpcTransport(
+            bind_host, timeout=timeout, min_interval=min_interval, logger=self.log
+        )
+        self.traversal = Traversal(
+            self.transport,
+            Seeds(seeds, self.transport, timeout=timeout, logger=self.log),
+            self.node_id,
+            alpha=alpha,
+            k=k,
+            max_queries=max_queries,
+            lookup_timeout=lookup_timeout,
+            short_timeout=self.short_timeout,
+            logger=self.log,
+        )
         self.lookups = 0
         """Item lookups (``get_mutable``) since start."""
         self.puts = 0
         """Item publications (``put_mutable``) since start."""
-        self._next_tid = random.randrange(1 << 16)
-        self._next_send: dict[str, float] = {}
-        self._resolved: dict[Address, tuple[float, list[Address]]] = {}
-        self._local: Address | None = None
-        self._silent: dict[Address, float] = {}
-        self._replied: dict[str, float] = {}
-        self._reply_window: tuple[float, int] = (0.0, 0)
         self.last_lookup_responders: int | None = None
         """Nodes that answered the latest lookup (None before the first): 0 means cut off."""
+
+    @property
+    def queries_sent(self) -> int:
+        """Return the KRPC queries sent since start (metrics)."""
+        return self.transport.queries_sent
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Bind the UDP socket on ``(bind_host, 0)``."""
-        if self._transport is not None:
-            return
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Protocol(self), local_addr=(self.bind_host, 0)
-        )
-        self._transport = transport
-        sock = transport.get_extra_info("socket")
-        self._family = sock.family if sock is not None else socket.AF_INET
-        host, port = transport.get_extra_info("sockname")[:2]
-        self._local = _address(str(host), int(port))
+        await self.transport.start()
 
     async def close(self) -> None:
         """Close the socket; queries still waiting end as unanswered."""
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            transport.close()
-        for pending in self._pending.values():
-            if not pending.future.done():
-                pending.future.set_result(None)
-        self._pending.clear()
+        self.transport.close()
 
     async def __aenter__(self) -> DhtClient:
         await self.start()
@@ -228,10 +152,7 @@ class DhtClient:
     @property
     def local_address(self) -> Address:
         """Return the bound ``(host, port)``; raises SwarmfeedError before start()."""
-        if self._transport is None:
-            raise SwarmfeedError("DhtClient is not started")
-        host, port = self._transport.get_extra_info("sockname")[:2]
-        return (str(host), int(port))
+        return self.transport.local_address
 
     # -- BEP 44 --------------------------------------------------------------------------
 
@@ -263,17 +184,14 @@ class DhtClient:
             checked[addr] = self._checked_item(response, public_key, node)
             return checked[addr] is not None
 
-        answered, queried = await self._lookup(
+        answered, queried = await self.traversal.run(
             target, lambda tid: krpc.build_get(tid, self.node_id, target), salt, is_news
         )
         best: MutableItem | None = None
         holders: list[TokenHolder] = []
-        for candidate in answered:
-            response = candidate.response
-            assert response is not None  # answered candidates always hold their response
-            node = NodeInfo(response.node_id, *candidate.addr)
-            if candidate.addr in checked:
-                item = checked[candidate.addr]
+        for node, response in answered:
+            if node.addr in checked:
+                item = checked[node.addr]
             else:
                 item = self._checked_item(response, public_key, node)
             if item is not None:
@@ -321,7 +239,10 @@ class DhtClient:
             return lambda tid: krpc.build_put(tid, self.node_id, holder.token, item, cas=cas)
 
         replies = await asyncio.gather(
-            *(self._query(holder.node.addr, builder(holder), item.salt) for holder in holders)
+            *(
+                self.transport.query(holder.node.addr, builder(holder), item.salt)
+                for holder in holders
+            )
         )
         stored = 0
         errors: list[int] = []
@@ -351,148 +272,13 @@ class DhtClient:
 
         Returns every node that answered with its response, closest to ``target`` first.
         """
-        answered, queried = await self._lookup(target, build, b"")
+        answered, queried = await self.traversal.run(target, build, b"")
         self.log.debug("lookup %s: %d answered, %d queried", target.hex(), len(answered), queried)
-        result = []
-        for candidate in answered:
-            assert candidate.response is not None  # answered candidates hold their response
-            node = NodeInfo(candidate.response.node_id, *candidate.addr)
-            result.append((node, candidate.response))
-        return result
+        return answered
 
     async def query(self, addr: Address, build: Callable[[bytes], bytes]) -> Message | None:
         """Send one query to ``addr`` and return its reply, or None if it stayed unanswered."""
-        return await self._query(addr, build, b"")
-
-    # -- lookup --------------------------------------------------------------------------
-
-    async def _lookup(
-        self,
-        target: bytes,
-        build: Callable[[bytes], bytes],
-        salt: bytes,
-        enough: Callable[[Response, Address], bool] | None = None,
-    ) -> tuple[list[_Candidate], int]:
-        """Query toward ``target``; return the answered nodes, closest first, and the count.
-
-        The lookup also ends at the first reply for which ``enough`` is true.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.lookup_timeout
-        target_int = int.from_bytes(target, "big")
-        candidates: dict[Address, _Candidate] = {}
-        seeds = await self._seed_addresses()
-        now = loop.time()
-        self._silent = {addr: until for addr, until in self._silent.items() if until > now}
-        # Skip nodes that recently stayed silent, unless nothing else is left to start from.
-        for addr in [a for a in seeds if a not in self._silent] or seeds:
-            candidates.setdefault(addr, _Candidate(addr, None, len(candidates)))
-
-        def distance(c: _Candidate) -> tuple[int, int]:
-            # BEP 5: XOR metric; seeds whose id is not known yet rank after every known node.
-            if c.node_id is None:
-                return (1 << 160, c.order)
-            return (int.from_bytes(c.node_id, "big") ^ target_int, c.order)
-
-        inflight: dict[asyncio.Task[Message | None], _Candidate] = {}
-        queried = 0
-        try:
-            while True:
-                # A node silent for short_timeout is "slow": the lookup no longer waits for it
-                # (it may still answer) and asks the next closest instead, as libtorrent does.
-                now = loop.time()
-                for candidate in inflight.values():
-                    if (
-                        candidate.state == "asked"
-                        and now - candidate.asked_at >= self.short_timeout
-                    ):
-                        candidate.state = "slow"
-                ranked = sorted(
-                    (c for c in candidates.values() if c.state not in ("failed", "slow")),
-                    key=distance,
-                )
-                closest = ranked[: self.k]
-                if all(c.state == "answered" for c in closest) and (closest or not inflight):
-                    break
-                waiting = sum(1 for c in inflight.values() if c.state == "asked")
-                for candidate in closest:
-                    if waiting >= self.alpha or queried >= self.max_queries:
-                        break
-                    if candidate.state == "new":
-                        candidate.state = "asked"
-                        # The short timeout runs from the send, after any pacing wait.
-                        candidate.asked_at = max(now, self._next_send.get(candidate.addr[0], now))
-                        queried += 1
-                        waiting += 1
-                        task = asyncio.ensure_future(self._query(candidate.addr, build, salt))
-                        inflight[task] = candidate
-                remaining = deadline - now
-                if not inflight or remaining <= 0:
-                    break
-                next_slow = min(
-                    (
-                        c.asked_at + self.short_timeout - now
-                        for c in inflight.values()
-                        if c.state == "asked"
-                    ),
-                    default=remaining,
-                )
-                done, _ = await asyncio.wait(
-                    inflight,
-                    timeout=max(0.0, min(remaining, next_slow)),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                finished = False
-                for task in done:
-                    candidate = inflight.pop(task)
-                    reply = task.result()
-                    self._absorb(candidate, reply, candidates)
-                    if enough is not None and isinstance(reply, Response):
-                        finished = finished or enough(reply, candidate.addr)
-                if finished:
-                    break
-        finally:
-            now = loop.time()
-            answered_count = sum(1 for c in candidates.values() if c.state == "answered")
-            for task, candidate in inflight.items():
-                task.cancel()
-                if candidate.state == "slow" and answered_count >= self.k:
-                    # It left the query unanswered while k others answered. (In a swarm of
-                    # fewer nodes, one slow reply must not cost a node for SILENT_TTL.)
-                    self._silent[candidate.addr] = now + SILENT_TTL
-            if inflight:
-                await asyncio.gather(*inflight, return_exceptions=True)
-        answered = [c for c in candidates.values() if c.state == "answered"]
-        answered.sort(key=distance)
-        return answered, queried
-
-    def _absorb(
-        self, candidate: _Candidate, reply: Message | None, candidates: dict[Address, _Candidate]
-    ) -> None:
-        """Record one reply of a lookup and remember the nodes it names."""
-        if not isinstance(reply, Response):
-            candidate.state = "failed"
-            if reply is None:
-                self._silent[candidate.addr] = asyncio.get_running_loop().time() + SILENT_TTL
-            if isinstance(reply, ErrorReply):
-                self.log.info(
-                    "node %s:%d answered error %d %s", *candidate.addr, reply.code, reply.message
-                )
-            return
-        candidate.state = "answered"
-        candidate.response = reply
-        candidate.node_id = reply.node_id  # the id it claims beats the id we were told
-        for node in reply.nodes:
-            if node.node_id == self.node_id or not self._same_family(node.host):
-                continue
-            addr = _address(node.host, node.port)
-            if addr == self._local or addr in self._silent:
-                continue
-            known = candidates.get(addr)
-            if known is None and len(candidates) < MAX_CANDIDATES:
-                candidates[addr] = _Candidate(addr, node.node_id, len(candidates))
-            elif known is not None and known.node_id is None:
-                known.node_id = node.node_id
+        return await self.transport.query(addr, build, b"")
 
     def _checked_item(
         self, response: Response, public_key: bytes, node: NodeInfo
@@ -512,159 +298,3 @@ class DhtClient:
             )
             return None
         return item
-
-    async def _seed_addresses(self) -> list[Address]:
-        """Return the resolved, deduplicated seed endpoints for one lookup."""
-        try:
-            seeds = list(self.seeds())
-        except Exception:  # the callable belongs to the caller; a lookup goes on without it
-            self.log.exception("the DHT seed callable failed")
-            return []
-        if len(seeds) > MAX_SEEDS:
-            seeds = random.sample(seeds, MAX_SEEDS)
-        addresses: list[Address] = []
-        for host, port in seeds:
-            if not isinstance(port, int) or not 0 < port < 1 << 16:
-                continue
-            for addr in await self._resolve(str(host), port):
-                if addr not in addresses:
-                    addresses.append(addr)
-        return addresses
-
-    async def _resolve(self, host: str, port: int) -> list[Address]:
-        """Return ``host`` as literal addresses of the socket's family (DNS is cached)."""
-        try:
-            return [_address(host, port)] if self._same_family(host) else []
-        except ValueError:
-            pass  # a host name
-        loop = asyncio.get_running_loop()
-        cached = self._resolved.get((host, port))
-        if cached is not None and cached[0] > loop.time():
-            return cached[1]
-        try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(host, port, family=self._family, type=socket.SOCK_DGRAM),
-                self.timeout,
-            )
-        except (OSError, TimeoutError) as exc:
-            self.log.info("cannot resolve DHT seed %s:%d: %s", host, port, exc)
-            return []
-        found = []
-        for info in infos:
-            addr = _address(str(info[4][0]), int(info[4][1]))
-            if addr not in found:
-                found.append(addr)
-        self._resolved[(host, port)] = (loop.time() + RESOLVE_TTL, found)
-        return found
-
-    def _same_family(self, host: str) -> bool:
-        """Return whether the literal address ``host`` fits the socket (ValueError if no IP)."""
-        version = ipaddress.ip_address(host).version
-        return version == (6 if self._family == socket.AF_INET6 else 4)
-
-    # -- transport -----------------------------------------------------------------------
-
-    async def _query(
-        self, addr: Address, build: Callable[[bytes], bytes], salt: bytes
-    ) -> Message | None:
-        """Send one query and return its reply, or None on timeout or a malformed reply."""
-        if self._transport is None:
-            raise SwarmfeedError("DhtClient is not started")
-        loop = asyncio.get_running_loop()
-        await self._pace(addr[0])
-        transport = self._transport
-        if transport is None:
-            return None
-        tid = self._new_tid()
-        future: asyncio.Future[Message | None] = loop.create_future()
-        self._pending[tid] = _Pending(addr, salt, future)
-        try:
-            transport.sendto(build(tid), addr)
-            self.queries_sent += 1
-            return await asyncio.wait_for(future, self.timeout)
-        except TimeoutError:
-            self.log.debug("no answer from %s:%d", *addr)
-            return None
-        except OSError as exc:
-            self.log.debug("cannot send to %s:%d: %s", *addr, exc)
-            return None
-        finally:
-            self._pending.pop(tid, None)
-
-    async def _pace(self, host: str) -> None:
-        """Wait until ``host`` may receive another packet (at most one per ``min_interval``)."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        if len(self._next_send) > 4096:
-            self._next_send = {h: t for h, t in self._next_send.items() if t > now}
-        slot = max(now, self._next_send.get(host, now))
-        self._next_send[host] = slot + self.min_interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-    def _new_tid(self) -> bytes:
-        """Return a 2-byte transaction id not in use (BEP 5: opaque, echoed by the node)."""
-        while True:
-            self._next_tid = (self._next_tid + 1) & 0xFFFF
-            tid = self._next_tid.to_bytes(2, "big")
-            if tid not in self._pending:
-                return tid
-
-    def _on_datagram(self, data: bytes, addr: Any) -> None:
-        """Match a datagram to its pending query by transaction id and sender, or drop it."""
-        try:
-            sender = _address(str(addr[0]), int(addr[1]))
-            raw = krpc.decode_envelope(data)
-            tid = krpc.transaction_id(raw)
-        except ValueError as exc:  # InvalidInput and BencodeError are ValueErrors
-            self.log.debug("dropped a malformed datagram from %s: %s", addr, exc)
-            return
-        if raw.get(b"y") == b"q":
-            self._refuse_query(tid, sender)
-            return
-        pending = self._pending.get(tid)
-        if pending is None or pending.future.done() or pending.addr != sender:
-            self.log.debug("dropped an unexpected datagram from %s:%d", *sender)
-            return
-        try:
-            message = krpc.message_from_dict(raw, salt=pending.salt)
-        except ValueError as exc:
-            self.log.info("malformed reply from %s:%d: %s", *sender, exc)
-            pending.future.set_result(None)
-            return
-        if not isinstance(message, Query):
-            pending.future.set_result(message)
-
-    def _refuse_query(self, tid: bytes, sender: Address) -> None:
-        """Answer a query with KRPC error 201 "read-only node" (BEP 43), rate-limited.
-
-        libtorrent adds the sender of an accepted put to its routing table despite ``"ro": 1``;
-        a silent entry there costs every lookup through it a timeout (measured in a 3-node
-        DHT: a page torrent found after 16 s instead of 0.7 s). An error reply makes the
-        querier count a failure and drop us soon. Replies are limited to one per querier IP
-        per REPLY_INTERVAL and MAX_REPLIES per second in all, so they stay far below
-        libtorrent's per-IP limit (``dht_block_ratelimit``), which our own DHT node shares.
-        """
-        transport = self._transport
-        if transport is None or len(tid) > MAX_TID_BYTES:
-            return
-        now = asyncio.get_running_loop().time()
-        if now - self._reply_window[0] >= 1.0:
-            self._reply_window = (now, 0)
-        if self._reply_window[1] >= MAX_REPLIES or self._replied.get(sender[0], -1e9) > now:
-            return
-        if len(self._replied) > 4096:
-            self._replied = {h: t for h, t in self._replied.items() if t > now}
-        self._replied[sender[0]] = now + REPLY_INTERVAL
-        self._reply_window = (self._reply_window[0], self._reply_window[1] + 1)
-        with contextlib.suppress(OSError):
-            transport.sendto(krpc.build_error(tid, krpc.ERROR_GENERIC, "read-only node"), sender)
-
-
-def _address(host: str, port: int) -> Address:
-    """Return ``(host, port)`` with the IP literal normalised (ValueError if not an IP)."""
-    with contextlib.suppress(ValueError):
-        ipv6 = ipaddress.IPv6Address(host)
-        if ipv6.ipv4_mapped is not None:
-            return (str(ipv6.ipv4_mapped), port)
-    return (str(ipaddress.ip_address(host)), port)

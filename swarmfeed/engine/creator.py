@@ -43,7 +43,7 @@ def create_torrent(
     lt.set_piece_hashes(creator, str(root.parent), on_piece)
     torrent = bytes(lt.bencode(creator.generate()))
     info = lt.torrent_info(torrent)
-    storage = info.files()
+    storage = info.layout()
     files = tuple(
         (_relative(storage.file_path(i), info.name()), storage.file_size(i))
         for i in range(storage.num_files())

@@ -8,7 +8,7 @@ left to the seeding policy (core/policy.py), which tunes it while it is fresh.
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +16,8 @@ import libtorrent as lt
 
 from swarmfeed.core.policy import PLAIN_TORRENT, TorrentTuning
 from swarmfeed.core.serving import SwarmFacts, serving_plan
+from swarmfeed.engine.status import StatusCache
+from swarmfeed.engine.table import EngineState
 
 SERVE_INTERVAL = 2.0
 """Seconds between serving rounds (a fresh swarm is rechoked every 2 s, core/policy.py)."""
@@ -42,10 +44,34 @@ def outside_share(handle: Any, uploaded: int) -> float:
 class ServingAdapter:
     """Applies serving plans to libtorrent handles and remembers what it applied."""
 
-    def __init__(self, log: logging.Logger) -> None:
-        self.log = log
+    def __init__(self, state: EngineState, statuses: StatusCache) -> None:
+        self.state = state
+        self.statuses = statuses
+        self.log = state.log
         self.applied: dict[str, TorrentTuning] = {}
         """Torrents currently held back, with their tuning."""
+
+    async def rounds(self) -> None:
+        """Steer upload to the swarms with the fewest other seeds, every SERVE_INTERVAL."""
+        while True:
+            await asyncio.sleep(SERVE_INTERVAL)  # serving re-evaluation cadence
+            if self.state.session is None:
+                continue
+            try:
+                self.round(self._candidates(), self.state.config.upload_rate_limit)
+            except (RuntimeError, ValueError):  # a handle that went away mid-round
+                self.log.exception("serving round failed; the next one starts afresh")
+
+    def _candidates(self) -> list[tuple[str, Any]]:
+        """Return the torrents not our own that have peers or a tuning to undo.
+
+        Only these are looked at: the status cache knows which torrents have connected peers,
+        so a round costs in proportion to active swarms, not to torrents held.
+        """
+        table = self.state.table
+        keys = self.statuses.connected | set(self.applied)
+        found = [t for key in keys if (t := table.get(key)) is not None]
+        return [(t.key, t.handle) for t in found if not t.authored]
 
     def round(self, torrents: Iterable[tuple[str, Any]], upload_limit: int) -> None:
         """Decide and apply one round over ``(key, handle)`` of the torrents not our own."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swarmfeed.core.policy import SeedPolicy
+from swarmfeed.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,16 @@ class EngineConfig:
     resume_save_interval: float = 60.0
     stats_interval: float = 1.0
     policy_interval: float = 1.0
+    connections_limit: int = 400
+    """Peer connections at most (libtorrent: 200). Seeds drop each other and idle connections
+    time out, so connections serve transfers in progress: a viral post's swarm and a
+    catch-up's concurrent downloads, with room for incoming peers. Each is a file descriptor."""
+    dht_fresh_only: bool = False
+    """Announce torrents in the DHT (BEP 5) only while they are fresh: older ones are switched
+    to ``disable_dht`` and get their peers through ``connect_peers`` (e.g. from an author's
+    rendezvous), so DHT traffic grows with fresh posts, not with posts held."""
+    restore_batch: int = 50
+    """Torrents restored from resume data per step before the loop serves others again."""
     serve_scarce_first: bool = True
     """Hold swarms with enough other seeds to a background share of the upload while a swarm
     with few other seeds wants it (core/serving.py)."""
@@ -58,6 +69,7 @@ class TorrentStatus:
     all_time_upload: int
     num_peers: int
     num_seeds: int
+    """Seeds seen: connected now, or known as seeds in the torrent's peer list."""
     is_seeding: bool
     has_metadata: bool
     distributed_copies: float
@@ -67,6 +79,8 @@ class TorrentStatus:
     completed_at: float | None = None
     """Wall-clock time (POSIX seconds) this session finished downloading the torrent and had
     its bytes in the files; None for torrents not downloaded in this session."""
+    dht: bool = True
+    """The torrent is announced and looked up in the DHT (BEP 5)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,24 @@ class SessionStatus:
     """Peer connections accepted since the session started (session stats)."""
     external_ip: str | None = None
     """Our address as other nodes and peers see it (libtorrent's external_ip_alert), if known."""
+    dht_packets_out: int = 0
+    """DHT messages this session sent since it started (session stats ``dht_messages_out``)."""
+    dht_packets_in: int = 0
+    dht_bytes_out: int = 0
+    dht_lookups_out: int = 0
+    """get_peers queries sent (BEP 5): torrent and rendezvous lookups and announces."""
+    dht_announces_out: int = 0
+    """announce_peer queries sent (BEP 5)."""
+    restoring: bool = False
+    """Torrents are still being restored from resume data (the rest of the node works)."""
+    restored: int = 0
+    """Resume files handled so far (added or refused) ..."""
+    to_restore: int = 0
+    """... out of this many found at start."""
+
+
+class TorrentRefused(InvalidInput):
+    """A torrent was refused (its metadata failed a check) or removed while awaited."""
 
 
 @dataclass(frozen=True)

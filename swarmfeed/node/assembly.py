@@ -14,6 +14,7 @@ from swarmfeed.core.sync import WalkLimits
 from swarmfeed.dht.client import DhtClient
 from swarmfeed.engine.engine import Engine
 from swarmfeed.engine.types import EngineConfig
+from swarmfeed.node.authorpeers import AuthorPeers
 from swarmfeed.node.config import Settings
 from swarmfeed.node.counters import Counters
 from swarmfeed.node.events import EventBus
@@ -63,6 +64,7 @@ class Parts:
     push: PushService
     counters: Counters
     storage: StorageKeeper
+    peers: AuthorPeers
 
 
 def assemble(
@@ -89,6 +91,8 @@ def assemble(
             rate_limit_local_peers=settings.rate_limit_local_peers,
             seed_policy=settings.effective_seed_policy,
             serve_scarce_first=settings.serve_scarce_first,
+            # Old posts' peers come from their author's rendezvous (node/authorpeers.py).
+            dht_fresh_only=True,
         ),
         layout.engine_state,
     )
@@ -99,9 +103,7 @@ def assemble(
     )
     shelf = TorrentShelf(layout, engine)
 
-    def peer_hints(of: str) -> list[Endpoint]:
-        return engine.peer_hints(row.infohash for row in db.torrents.rows(of))
-
+    peers = AuthorPeers(engine, supervisor, db.torrents.recent, clock)
     counters = Counters()
     storage = StorageKeeper(author, db, engine, shelf, settings.fetch_budget, clock, faults)
     media = MediaQueue(
@@ -111,7 +113,7 @@ def assemble(
         settings.fetch_budget,
         clock,
         supervisor,
-        peer_hints,
+        peers.peers,
         storage,
         counters,
     )
@@ -123,7 +125,7 @@ def assemble(
         events,
         media,
         clock,
-        peer_hints,
+        peers.peers,
         limits=WalkLimits(max_posts=settings.max_posts_per_author),
         faults=faults,
     )
@@ -218,4 +220,5 @@ def assemble(
         push=push,
         counters=counters,
         storage=storage,
+        peers=peers,
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from swarmfeed.core import bencoding
 from swarmfeed.core.bep44 import MutableItem, verify_item
@@ -25,7 +26,7 @@ from swarmfeed.core.feed import (
 )
 from swarmfeed.core.sync import ChainWalk, FetchPage, HeldPage, WalkLimits
 from swarmfeed.engine.engine import Engine
-from swarmfeed.errors import InvalidInput, RolledBack, WrongAuthor
+from swarmfeed.errors import InvalidInput, RolledBack, Superseded, WrongAuthor
 from swarmfeed.node.events import EventBus, PostAdded
 from swarmfeed.node.faults import Faults
 from swarmfeed.node.layout import HomeLayout
@@ -55,7 +56,7 @@ class FeedSync:
         events: EventBus,
         media: MediaQueue,
         clock: Callable[[], float],
-        peers: Callable[[str], list[Endpoint]],
+        peers: Callable[[str], Awaitable[list[Endpoint]]],
         *,
         limits: WalkLimits = DEFAULT_LIMITS,
         page_timeout: float = PAGE_TIMEOUT,
@@ -73,10 +74,27 @@ class FeedSync:
         self.page_timeout = page_timeout
         self.faults = faults or Faults()
         self._head_listeners: list[Callable[[str, MutableItem], None]] = []
+        self._newer: dict[str, asyncio.Event] = {}
+        self._abandoned: dict[str, set[str]] = {}
 
     def on_head_accepted(self, listener: Callable[[str, MutableItem], None]) -> None:
         """Call ``listener(author, item)`` after a newer verified head of an author is stored."""
         self._head_listeners.append(listener)
+
+    def expect(self, author: str) -> None:
+        """Start judging a head of ``author``: forget earlier supersede signals."""
+        self._newer.setdefault(author, asyncio.Event()).clear()
+
+    def supersede(self, author: str) -> None:
+        """Say a newer head of ``author`` is waiting: a page wait of an older one ends now.
+
+        A head can name a page its author replaced a moment later (a post right after
+        another): nobody seeds that page any more, and waiting for it would hold the newer
+        head back for the whole page timeout.
+        """
+        event = self._newer.get(author)
+        if event is not None:
+            event.set()
 
     async def accept_head(self, author: str, item: MutableItem) -> bool:
         """Verify ``item`` as the head of ``author`` and store the pages it leads to.
@@ -85,11 +103,13 @@ class FeedSync:
         its page budget. Anything refused is logged with its reason and re-raised.
         """
         try:
-            return await self._accept_head(author, item)
+            complete = await self._accept_head(author, item)
         except InvalidInput as exc:
             kind = "head" if isinstance(exc, RolledBack) else "data"
             log.warning("refused %s of %s: %s", kind, author[:16], exc)
             raise
+        self._drop_abandoned(author)
+        return complete
 
     async def _accept_head(self, author: str, item: MutableItem) -> bool:
         key = bytes.fromhex(author)
@@ -137,11 +157,10 @@ class FeedSync:
                 None,
                 self.layout.save_path(infohash),
                 check_metadata=lambda info: check_page_metadata(info, key),
-                peers=self.peers(author),
+                peers=await self.peers(author),
             )
         self.db.torrents.add(TorrentRow(infohash, "page", author, None), int(self.clock()))
-        await self.engine.wait_metadata(infohash, timeout=self.page_timeout)
-        await self.engine.wait_finished(infohash, timeout=self.page_timeout)
+        await self._unless_superseded(author, infohash, self._page_done(infohash))
         data = self.shelf.page_bytes(infohash)
         first = step.index * PAGE_CAPACITY
         accepted = self.db.posts.accepted_ids(author, first, first + PAGE_CAPACITY - 1)
@@ -154,6 +173,39 @@ class FeedSync:
             self.shelf.discard(infohash)
             self.db.torrents.remove(infohash)
             raise
+
+    async def _page_done(self, infohash: str) -> None:
+        await self.engine.wait_metadata(infohash, timeout=self.page_timeout)
+        await self.engine.wait_finished(infohash, timeout=self.page_timeout)
+
+    async def _unless_superseded(
+        self, author: str, infohash: str, wait: Coroutine[Any, Any, None]
+    ) -> None:
+        """Await ``wait``, or raise Superseded when a newer head of ``author`` comes first."""
+        newer = self._newer.setdefault(author, asyncio.Event())
+        waiting = asyncio.ensure_future(wait)
+        superseded = asyncio.ensure_future(newer.wait())
+        try:
+            await asyncio.wait({waiting, superseded}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            superseded.cancel()
+            if not waiting.done():
+                waiting.cancel()
+                await asyncio.gather(waiting, return_exceptions=True)
+        if waiting.cancelled():
+            self._abandoned.setdefault(author, set()).add(infohash)
+            raise Superseded(
+                f"a newer head of {author[:16]} came while page {infohash[:16]} waited"
+            )
+        waiting.result()
+
+    def _drop_abandoned(self, author: str) -> None:
+        """Remove page torrents a superseded walk left behind that the chain does not hold."""
+        abandoned = self._abandoned.pop(author, set())
+        held = {row.infohash for row in self.db.feeds.pages(author)}
+        for infohash in abandoned - held:
+            self.shelf.discard(infohash)
+            self.db.torrents.remove(infohash)
 
     def _store_page(
         self, author: str, infohash: str, page: FeedPage, replaced: HeldPage | None

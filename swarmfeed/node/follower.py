@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from swarmfeed.core.bep44 import MutableItem, verify_item
 from swarmfeed.core.followfile import FollowKind, ListEntry
 from swarmfeed.dht.client import DhtClient
-from swarmfeed.errors import InvalidInput, SwarmfeedError
+from swarmfeed.errors import InvalidInput, Superseded, SwarmfeedError
 from swarmfeed.node.counters import Counters
 from swarmfeed.node.events import EventBus, FollowChanged
 from swarmfeed.node.faults import Faults
@@ -187,6 +187,7 @@ class Follower:
             return False
         self.counters.offers["accepted"] += 1
         self._offered[author] = item
+        self.feeds.supersede(author)
         self.sync_now(author)
         return True
 
@@ -231,6 +232,7 @@ class Follower:
         lock = self._sync_locks.setdefault(author, asyncio.Lock())
         async with lock:
             try:
+                self.feeds.expect(author)  # an offer from now on ends a stale page wait
                 item = await self._candidate(author)
                 if item is None:
                     if self.db.feeds.head(author) is None:
@@ -238,11 +240,18 @@ class Follower:
                         return Outcome.SEARCHING
                     log.info("no head of %s answered this time; keeping ours", author[:16])
                     return Outcome.SYNCED
-                complete = await self.feeds.accept_head(author, item)
+                watch = asyncio.create_task(self._watch_newer(author, item.seq))
+                try:
+                    complete = await self.feeds.accept_head(author, item)
+                finally:
+                    watch.cancel()
             except InvalidInput as exc:  # already logged by accept_head
                 self.counters.refused(exc)
                 self._state(author, Outcome.REFUSED, error=str(exc))
                 return Outcome.REFUSED
+            except Superseded as exc:
+                log.info("%s; taking the newer head", exc)
+                return Outcome.CATCHING_UP
             except TimeoutError:
                 log.info("sync of %s timed out waiting for peers", author[:16])
                 self._state(author, Outcome.STALLED, error="timed out waiting for peers")
@@ -259,6 +268,20 @@ class Follower:
             stored = self.db.posts.count(author)
             self._state(author, Outcome.CATCHING_UP, error=f"{stored} of {total} posts fetched")
             return Outcome.CATCHING_UP
+
+    async def _watch_newer(self, author: str, seq: int) -> None:
+        """Poll for a head newer than ``seq`` while a sync takes its pages (poll cadence).
+
+        The page a head names may be gone already (its author replaced it with the next post);
+        a newer head found meanwhile is offered, which ends the wait for that page.
+        """
+        key = bytes.fromhex(author)
+        while True:
+            await asyncio.sleep(self.timings.poll_interval)  # the poll cadence, not an event
+            with contextlib.suppress(OSError):
+                result = await self.dht.get_mutable(key, newer_than=seq)
+                if result.item is not None and self.offer_head(author, result.item):
+                    return
 
     async def _candidate(self, author: str) -> MutableItem | None:
         """Return the head to judge: offered, found in the DHT, or the stored unfinished one."""

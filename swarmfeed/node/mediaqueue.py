@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from swarmfeed.core.budget import (
     FetchBudget,
@@ -60,7 +60,7 @@ class MediaQueue:
         budget: FetchBudget,
         clock: Callable[[], float],
         supervisor: Supervisor,
-        peer_hints: Callable[[str], list[Endpoint]],
+        peers: Callable[[str], Awaitable[list[Endpoint]]],
         storage: StorageKeeper,
         counters: Counters,
     ) -> None:
@@ -72,7 +72,7 @@ class MediaQueue:
         self.budget = budget
         self.clock = clock
         self.supervisor = supervisor
-        self.peer_hints = peer_hints
+        self.peers = peers
         self._running: dict[str, asyncio.Task[None]] = {}
         self._authors: dict[str, str] = {}
         self._retries: dict[str, float] = {}
@@ -270,13 +270,20 @@ class MediaQueue:
         now = int(self.clock())
         self.db.media.set_state(infohash, MediaState.FETCHING, now)
         try:
+            peers = await self.peers(row.author)
+            # A fresh post's swarm forms now: announce it in the DHT (BEP 5). Older bundles
+            # get their peers from the author's rendezvous, unless none is known or an
+            # earlier try found nobody.
+            fresh = row.priority >= Priority.FRESH
             await self.engine.add_magnet(
                 media.infohash,
                 media.infohash_v2,
                 self.layout.save_path(infohash),
                 name=media.name,
                 check_metadata=lambda info: check_media_metadata(info, media),
-                peers=self.peer_hints(row.author),
+                peers=peers,
+                dht=fresh or not peers or infohash in self._retries,
+                fresh=fresh,
             )
             self.db.torrents.add(TorrentRow(infohash, "media", row.author, row.post_id), now)
             started = self._started.pop(infohash, None)
@@ -298,6 +305,9 @@ class MediaQueue:
             log.info("media %s fetch ended: %s", infohash[:16], exc)
             self.db.media.set_state(infohash, MediaState.QUEUED, int(self.clock()))
             return
+        if not fresh and infohash in self._retries:
+            # Found through the DHT after the rendezvous had nobody: held, it leaves the DHT.
+            self.engine.set_dht(infohash, False)
         self._retries.pop(infohash, None)
         self.db.media.set_state(infohash, MediaState.COMPLETE, int(self.clock()))
         self.storage.enforce()

@@ -116,6 +116,7 @@ class Node:
         self.push = parts.push
         self.counters = parts.counters
         self.storage = parts.storage
+        self.peers = parts.peers
         self.started_at = 0.0
 
     @classmethod
@@ -145,10 +146,12 @@ class Node:
         await self.reconciler.run()
         await self.publisher.prepare()
         self.storage.enforce()
+        self.peers.hold(self.author)
         self.media.start()
         self.follower.start()
         await self.push.start()
         self.supervisor.spawn("push-follows", self._track_follows)
+        self.peers.start()
         self.supervisor.spawn("own-head-republish", self._own_head_loop)
         log.info("node %s listening on %s", self.address, self.settings.listen)
 
@@ -170,18 +173,21 @@ class Node:
             await self.publisher.republish()
 
     async def _track_follows(self) -> None:
-        """Keep the push channel subscribed for exactly the followed authors."""
+        """Keep the push channel and the rendezvous announces to exactly the followed authors."""
         events = self.events.subscribe()
         try:
             for author in self.db.follows.authors():
                 self.push.track(author)
+                self.peers.hold(author)
             while (event := await events.get()) is not None:
                 if not isinstance(event, FollowChanged):
                     continue
                 if event.state == "unfollowed":
                     self.push.untrack(event.author)
+                    self.peers.release(event.author)
                 elif self.db.follows.contains(event.author):
                     self.push.track(event.author)
+                    self.peers.hold(event.author)
         finally:
             self.events.unsubscribe(events)
 

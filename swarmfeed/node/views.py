@@ -166,6 +166,12 @@ class StatusView(BaseModel):
     """The push channel's UDP endpoint ``host:port``."""
     push_own_messages: int = 0
     """Push messages sent for heads this node's author signed."""
+    restoring: bool = False
+    """Torrents are still coming back from resume data (``restored`` of ``to_restore``)."""
+    restored: int = 0
+    to_restore: int = 0
+    dht_packets_out: int = 0
+    """DHT packets the BitTorrent session sent since the node started."""
 
 
 def reachability_view(status: NodeStatus) -> ReachabilityView | None:
@@ -218,6 +224,10 @@ def status_view(status: NodeStatus) -> StatusView:
         reachability=reachability_view(status),
         push_endpoint="{}:{}".format(*status.push_endpoint) if status.push_endpoint else None,
         push_own_messages=status.push_own_messages,
+        restoring=session.restoring,
+        restored=session.restored,
+        to_restore=session.to_restore,
+        dht_packets_out=session.dht_packets_out,
     )
 
 

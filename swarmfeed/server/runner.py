@@ -8,6 +8,7 @@ import logging
 import resource
 import signal
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import uvicorn
 
@@ -102,6 +103,25 @@ def server_config(node: Node, limits: HttpLimits) -> uvicorn.Config:
     )
 
 
+def log_tasks() -> None:
+    """Log where every task of the node waits now (SIGUSR1: for a node that seems stuck)."""
+    tasks = asyncio.all_tasks()
+    lines: list[str] = []
+    for task in tasks:
+        where: list[str] = []
+        awaited: Any = task.get_coro()
+        while awaited is not None and len(where) < 40:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is None:
+                where.append(type(awaited).__name__)
+                break
+            name = frame.f_code.co_filename.rsplit("/", 1)[-1]
+            where.append(f"{frame.f_code.co_name} ({name}:{frame.f_lineno})")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        lines.append(f"{task.get_name()}: {' -> '.join(where) or '(done)'}")
+    log.warning("SIGUSR1: %d tasks\n%s", len(tasks), "\n".join(sorted(lines)))
+
+
 async def run_node(
     node: Node,
     on_ready: Callable[[Node], None] | None = None,
@@ -122,6 +142,7 @@ async def run_node(
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, request_exit, signum)
+    loop.add_signal_handler(signal.SIGUSR1, log_tasks)
     token_file = node.layout.home / "web_token"
     await node.start()
     try:

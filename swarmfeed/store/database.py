@@ -92,6 +92,7 @@ CREATE TABLE IF NOT EXISTS torrents (
     post_id TEXT,
     added INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS torrents_by_author ON torrents(author, added);
 CREATE TABLE IF NOT EXISTS media (
     infohash TEXT PRIMARY KEY,
     author TEXT NOT NULL,

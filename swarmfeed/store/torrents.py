@@ -49,6 +49,14 @@ class TorrentTable:
             for ih, kind, a, pid in self._db.query(sql + " ORDER BY added", args)
         ]
 
+    def recent(self, author: str, limit: int) -> list[str]:
+        """Return the infohashes of ``author``'s ``limit`` most recently added torrents."""
+        rows = self._db.query(
+            "SELECT infohash FROM torrents WHERE author = ? ORDER BY added DESC LIMIT ?",
+            (author, limit),
+        )
+        return [str(row[0]) for row in rows]
+
     def get(self, infohash: str) -> TorrentRow | None:
         """Return the torrent row for ``infohash``."""
         rows = self._db.query(

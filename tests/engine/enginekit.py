@@ -1,4 +1,4 @@
-"""Helpers for the engine tests: real engines on loopback addresses 127.0.0.60-79.
+"""Helpers for the engine tests: real engines on loopback addresses (127.0.0.60-79 by default).
 
 Every engine runs ``local_only`` (no LSD, UPnP, NAT-PMP; TCP only) with ``public_dht=False``;
 the engines of one test are introduced to each other as DHT bootstrap nodes. Nothing here
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,14 +79,15 @@ class Node:
 class Swarm:
     """Builds engines for one test and stops every engine still running at teardown."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, hosts: Iterable[str] | None = None) -> None:
         self.tmp = tmp
         self.nodes: list[Node] = []
         self._names = itertools.count()
+        self._hosts: Iterator[str] = itertools.cycle(list(hosts)) if hosts else _HOSTS
 
     def endpoint(self) -> tuple[str, int]:
         """Pick a fresh loopback address and a port free on it."""
-        host = next(_HOSTS)
+        host = next(self._hosts)
         return host, free_port(host)
 
     async def start(

@@ -306,7 +306,7 @@ async def test_adaptive_author_tunes_for_its_fresh_post_then_steps_back(
     assert settings["max_allowed_in_request_queue"] == 4
     assert settings["whole_pieces_threshold"] == 0
     assert settings["unchoke_interval"] == 2
-    handle = author.engine._handles[ih]
+    handle = author.engine.state.table.require(ih).handle
     assert handle.upload_limit() in (0, -1)
 
     await follower.engine.add_magnet(

@@ -147,10 +147,11 @@ def test_a_mirror_alone_serves_an_offline_authors_whole_history(swarm: LocalSwar
     )
     assert [m["author"] for m in mirror.api("GET", "/api/mirrors")] == [key]
     assert author_usage(mirror, key)["kind"] == "mirror"
+    author_address = address(author)
     author.stop()
     follower.stop()
     newcomer = swarm.add("newcomer")
-    newcomer.api("POST", "/api/follows", json={"author": address(author)})
+    newcomer.api("POST", "/api/follows", json={"author": author_address})
     swarm.wait_for(
         "the newcomer to get every post and bundle from the mirror",
         lambda: holds_whole_feed(newcomer, key, 200),

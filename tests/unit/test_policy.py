@@ -96,8 +96,28 @@ def test_adaptive_author_steps_back_once_every_piece_is_held() -> None:
     assert not stepped.super_seeding
     unlimited = replace(VIRAL, least_held=3, session_upload_limit=0)
     assert torrent_tuning(SeedPolicy.ADAPTIVE, unlimited).upload_limit == STEP_BACK_RATE
-    # Some follower left with the only copy of a piece: back to full rate.
+    # A piece not held by any connected peer yet: full rate.
     assert torrent_tuning(SeedPolicy.ADAPTIVE, replace(VIRAL, least_held=0)) == PLAIN_TORRENT
+
+
+def test_adaptive_author_stays_back_once_it_stepped_back() -> None:
+    # Followers that finished dropped their connection to the author (two seeds keep none):
+    # fewer holders are seen, but the pieces are still out there.
+    back = replace(VIRAL, least_held=0, stepped_back=True)
+    assert torrent_tuning(SeedPolicy.ADAPTIVE, back).upload_limit == FOUR_MIB // 8
+    # ... while the post is fresh.
+    assert torrent_tuning(SeedPolicy.ADAPTIVE, replace(back, age=FRESH_SECONDS)) == PLAIN_TORRENT
+
+
+def test_adaptive_author_steps_back_once_a_copy_left_and_nobody_downloads() -> None:
+    served = replace(VIRAL, least_held=0, uploaded_copies=1.0, downloaders=0)
+    assert torrent_tuning(SeedPolicy.ADAPTIVE, served).upload_limit == FOUR_MIB // 8
+    # A copy's worth sent while followers still download: some piece may not have left yet.
+    assert torrent_tuning(SeedPolicy.ADAPTIVE, replace(served, downloaders=3)) == PLAIN_TORRENT
+    assert torrent_tuning(SeedPolicy.ADAPTIVE, replace(served, uploaded_copies=0.9)) == (
+        PLAIN_TORRENT
+    )
+    assert torrent_tuning(SeedPolicy.PLAIN, served) == PLAIN_TORRENT
 
 
 @pytest.mark.parametrize(

@@ -40,5 +40,5 @@ def test_raise_descriptor_limit(
 
 def test_the_engine_states_what_its_session_may_hold(tmp_path: Path) -> None:
     engine = Engine(EngineConfig(listen_interface="127.0.0.1:0"), tmp_path)
-    # libtorrent's connections_limit (200) and file_pool_size (40), plus its own sockets.
-    assert engine.descriptors_needed() == 200 + 40 + ENGINE_SOCKETS
+    # The engine's connections_limit (400), libtorrent's file_pool_size (40), its own sockets.
+    assert engine.descriptors_needed() == 400 + 40 + ENGINE_SOCKETS

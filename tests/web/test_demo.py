@@ -100,14 +100,16 @@ def test_the_creators_pull_your_welcome_clip_from_your_node(
     )
     served, copies = demo.served()
     assert served > 0
-    assert copies == f"≥{len(demo.people) + 1}"
+    # Seeds drop their connections to each other, so your node counts the creators it saw as
+    # seeds: at least one besides itself (others may have fetched from each other).
+    assert copies.startswith("≥") and 2 <= int(copies[1:]) <= len(demo.people) + 1, copies
 
     page = context.new_page()
     page.set_viewport_size(DESKTOP)
     page.goto(demo.you.url + "/swarm")
     row = page.locator("[data-torrents] tr", has_text="welcome.webm — You")
     expect(row.locator("[data-t=total_upload]")).not_to_have_text("0 Bytes")
-    expect(row.locator("[data-t=distributed_copies]")).to_have_text(f"≥{len(demo.people) + 1}")
+    expect(row.locator("[data-t=distributed_copies]")).to_have_text(copies)
     expect(page.locator(".statusbar [data-stat=bytes_up]")).not_to_have_text("0 Bytes")
     shoot(page, screenshots, "demo-swarm-1280")
 

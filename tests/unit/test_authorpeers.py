@@ -1,0 +1,115 @@
+"""The author rendezvous: one announce per held author, one lookup per author and TTL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+import pytest
+
+from swarmfeed.core.rendezvous import peers_key
+from swarmfeed.node.authorpeers import ANNOUNCE_INTERVAL, LOOKUP_TTL, AuthorPeers
+from swarmfeed.supervisor import Supervisor
+
+pytestmark = pytest.mark.anyio
+
+Endpoint = tuple[str, int]
+ALICE = "aa" * 32
+BOB = "bb" * 32
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class FakeEngine:
+    """Records announces and answers lookups from a fixed table."""
+
+    def __init__(self, table: dict[bytes, list[Endpoint]]) -> None:
+        self.table = table
+        self.announced: list[bytes] = []
+        self.looked_up: list[bytes] = []
+        self.hints: dict[str, list[Endpoint]] = {}
+        self.announce_seen = asyncio.Event()
+
+    def announce_rendezvous(self, key: bytes) -> None:
+        self.announced.append(key)
+        self.announce_seen.set()
+
+    async def find_rendezvous(self, key: bytes, *, timeout: float, want: int = 1) -> list[Endpoint]:
+        self.looked_up.append(key)
+        return list(self.table.get(key, []))
+
+    def peer_hints(self, infohashes: Iterable[str]) -> list[Endpoint]:
+        return [p for ih in infohashes for p in self.hints.get(ih, [])]
+
+    async def wait_dht_nodes(self, count: int, timeout: float | None = None) -> None:
+        return None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(engine: FakeEngine, clock: Clock) -> AuthorPeers:
+    return AuthorPeers(
+        engine, Supervisor(), lambda author, limit: [f"{author[:2]}-{i}" for i in range(2)], clock
+    )
+
+
+async def test_one_lookup_per_author_until_the_result_is_stale() -> None:
+    engine = FakeEngine({peers_key(bytes.fromhex(ALICE)): [("127.0.0.9", 6881)]})
+    clock = Clock()
+    book = make(engine, clock)
+    for _ in range(50):
+        assert await book.peers(ALICE) == [("127.0.0.9", 6881)]
+    assert engine.looked_up == [peers_key(bytes.fromhex(ALICE))]
+    clock.now += LOOKUP_TTL + 1
+    await book.peers(ALICE)
+    await asyncio.sleep(0)  # the background refresh runs
+    assert len(engine.looked_up) == 2
+    assert book.lookups == 2
+
+
+async def test_peers_of_the_authors_recent_torrents_count_without_a_lookup_result() -> None:
+    engine = FakeEngine({})
+    engine.hints["aa-1"] = [("127.0.0.7", 7000)]
+    book = make(engine, Clock())
+    assert await book.peers(ALICE) == [("127.0.0.7", 7000)]
+    assert await book.peers(BOB) == []
+
+
+async def test_held_authors_are_announced_once_per_interval_and_released() -> None:
+    engine = FakeEngine({})
+    clock = Clock()
+    book = make(engine, clock)
+    book.hold(ALICE)
+    book.hold(ALICE)
+    book.start()
+    try:
+        await asyncio.wait_for(engine.announce_seen.wait(), 5)
+        engine.announce_seen.clear()
+        book.hold(BOB)
+        await asyncio.wait_for(engine.announce_seen.wait(), 5)
+        assert engine.announced == [
+            peers_key(bytes.fromhex(ALICE)),
+            peers_key(bytes.fromhex(BOB)),
+        ]
+        book.release(ALICE)
+        assert book.held() == [BOB]
+        clock.now += ANNOUNCE_INTERVAL + 1
+        engine.announce_seen.clear()
+        book.hold(ALICE)  # wakes the loop: BOB is due again, ALICE is new
+        while len(engine.announced) < 4:
+            await asyncio.wait_for(engine.announce_seen.wait(), 5)
+            engine.announce_seen.clear()
+        assert sorted(engine.announced[2:]) == sorted(
+            [peers_key(bytes.fromhex(ALICE)), peers_key(bytes.fromhex(BOB))]
+        )
+    finally:
+        await book.supervisor.close()
