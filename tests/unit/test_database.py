@@ -11,6 +11,7 @@ from swarmfeed.core.budget import Priority
 from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.posts import MAX_CREATED, Post, SignedPost, sign_post
 from swarmfeed.store.database import (
+    SCHEMA_VERSION,
     Database,
     DatabaseError,
     HeadRow,
@@ -144,7 +145,8 @@ def test_a_version_1_index_is_migrated(tmp_path: Path) -> None:
     (stored,) = db.posts.timeline([keys.public_key.hex()], 5)
     assert stored.sort_time == 5
     assert db.feeds.pages("a")[0].prev is None
-    assert db.query("SELECT value FROM meta WHERE key = 'schema'") == [("3",)]
+    assert db.query("SELECT value FROM meta WHERE key = 'schema'") == [(str(SCHEMA_VERSION),)]
+    assert db.query("SELECT kind, supported, pending FROM posts") == [("post", 1, 0)]
 
 
 def test_an_unreadable_index_says_so(tmp_path: Path) -> None:
