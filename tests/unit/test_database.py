@@ -237,7 +237,7 @@ def test_a_version_2_index_gains_kinds_requests_and_usage(tmp_path: Path) -> Non
     again = Database(path)
     assert again.follows.kind("a") == "follow"
     assert usage_of(again) == {("a", "complete"): (1, 10)}
-    assert again.query("SELECT value FROM meta WHERE key = 'schema'") == [("3",)]
+    assert again.query("SELECT value FROM meta WHERE key = 'schema'") == [(str(SCHEMA_VERSION),)]
 
 
 def test_follow_kinds(tmp_path: Path) -> None:
