@@ -116,6 +116,9 @@ class Node:
         self.push = parts.push
         self.counters = parts.counters
         self.storage = parts.storage
+        self.social = parts.social
+        self.inbox = parts.inbox
+        self.outbox = parts.outbox
         self.started_at = 0.0
 
     @classmethod
@@ -144,10 +147,13 @@ class Node:
         self.media.offer_missing(self.db.follows.authors())
         await self.reconciler.run()
         await self.publisher.prepare()
+        self.social.start()
         self.storage.enforce()
         self.media.start()
         self.follower.start()
         await self.push.start()
+        self.supervisor.spawn("notice-outbox", self.outbox.run)
+        self.supervisor.spawn("notice-inbox", self.inbox.run)
         self.supervisor.spawn("push-follows", self._track_follows)
         self.supervisor.spawn("own-head-republish", self._own_head_loop)
         log.info("node %s listening on %s", self.address, self.settings.listen)
@@ -202,14 +208,22 @@ class Node:
     # services used by the API and the web UI -------------------------------------------------
 
     async def create_post(
-        self, text: str, uploads: Sequence[Upload] = (), progress: Progress | None = None
+        self,
+        text: str,
+        uploads: Sequence[Upload] = (),
+        progress: Progress | None = None,
+        *,
+        reply_to: str | None = None,
+        repost_of: str | None = None,
     ) -> SignedPost:
-        """Publish a post by this node's author."""
-        return await self.publisher.publish(text, uploads, progress)
+        """Publish a post (a reply to ``reply_to``, a repost of ``repost_of``) by our author."""
+        return await self.social.post(
+            text, uploads, progress, reply_to=reply_to, repost_of=repost_of
+        )
 
     def post(self, post_id: str) -> StoredPost:
-        """Return a stored post or raise NotFound."""
-        stored = self.db.posts.get(post_id.lower())
+        """Return a stored post (of a followed, our own or a foreign log) or raise NotFound."""
+        stored = self.db.find_post(post_id.lower())
         if stored is None:
             raise NotFound(f"no post with id {post_id}")
         return stored

@@ -299,6 +299,15 @@ class Database:
             self.torrents.remove(infohash)
         return torrents
 
+    def media_of_reposted(self, author: str) -> list[str]:
+        """Return the media infohashes held for reposts of ``author``'s posts."""
+        rows = self._conn.query(
+            "SELECT DISTINCT m.infohash FROM media m JOIN posts p ON p.repost_of = m.post_id"
+            " WHERE p.repost_author = ?",
+            (author,),
+        )
+        return [str(row[0]) for row in rows]
+
     def find_post(self, post_id: str) -> StoredPost | None:
         """Return the post ``post_id`` from the followed logs, else from the foreign posts."""
         return self.posts.get(post_id) or self.foreign.get(post_id)

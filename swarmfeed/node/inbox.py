@@ -1,0 +1,252 @@
+"""Receiving notices (protocol.md §11.8): judge at once, acknowledge, then fetch the entry.
+
+``NoticeInbox.take`` runs for every ``notice`` query that reached our author's node with a valid
+token: it checks the notice's signature and recipient, the sender's block, the policy
+("everyone" or "followed": only authors we follow), the rates per sender key and per IP, and
+the bounded queue. A like is opened and counted at once; a reply, repost or mention is
+acknowledged and its entry fetched afterwards: only the sender's page that holds ``seq``, at
+most ``MAX_PAGES_BACK`` pages below the sender's head (each page torrent at most 8 MiB, §5), is
+fetched, verified against the head's SHA-256 chain and dropped after reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from swarmfeed.core import kinds
+from swarmfeed.core import notices as n
+from swarmfeed.core.feed import (
+    PAGE_CAPACITY,
+    FeedPage,
+    decode_head_value,
+    decode_page,
+    page_sha256,
+    verify_page,
+)
+from swarmfeed.core.identity import KeyPair
+from swarmfeed.core.likes import open_like
+from swarmfeed.core.posts import SignedPost, verify_post
+from swarmfeed.core.push import wire
+from swarmfeed.dht.client import DhtClient
+from swarmfeed.engine.engine import Engine
+from swarmfeed.errors import InvalidInput, SwarmfeedError
+from swarmfeed.node.layout import HomeLayout
+from swarmfeed.node.social import SocialEffects
+from swarmfeed.node.torrents import TorrentShelf, check_page_metadata
+from swarmfeed.store.database import Database
+from swarmfeed.store.foreign import NOTICE
+
+log = logging.getLogger("swarmfeed.notices")
+
+EVERYONE = "everyone"
+FOLLOWED = "followed"
+MAX_PAGES_BACK = 2
+"""Pages of the sender's log one notice may make us fetch (the head's page and one before)."""
+MAX_QUEUED = 64
+"""Notices waiting for their entry; more are answered busy."""
+PER_SENDER = 30
+PER_ADDRESS = 60
+RATE_WINDOW = 3600.0
+"""Notices taken per sender key and per IP address within this many seconds."""
+PAGE_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a notice is not taken, with the channel error code to answer."""
+
+    code: int
+    reason: str
+
+
+class _Window:
+    """Counts events per key within a sliding window (bounded number of keys)."""
+
+    def __init__(self, limit: int, window: float, max_keys: int = 4096) -> None:
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._seen: OrderedDict[str, list[float]] = OrderedDict()
+
+    def allow(self, key: str, now: float) -> bool:
+        times = [t for t in self._seen.pop(key, []) if now - t < self.window]
+        allowed = len(times) < self.limit
+        if allowed:
+            times.append(now)
+        self._seen[key] = times
+        while len(self._seen) > self.max_keys:
+            self._seen.popitem(last=False)
+        return allowed
+
+
+class NoticeInbox:
+    """Takes notices for our author and stores what they lead to."""
+
+    def __init__(
+        self,
+        keys: KeyPair,
+        db: Database,
+        effects: SocialEffects,
+        engine: Engine,
+        shelf: TorrentShelf,
+        dht: DhtClient,
+        layout: HomeLayout,
+        clock: Callable[[], float],
+        *,
+        policy: str = EVERYONE,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.keys = keys
+        self.db = db
+        self.effects = effects
+        self.engine = engine
+        self.shelf = shelf
+        self.dht = dht
+        self.layout = layout
+        self.clock = clock
+        self.policy = policy
+        self.monotonic = monotonic
+        self._senders = _Window(PER_SENDER, RATE_WINDOW)
+        self._addresses = _Window(PER_ADDRESS, RATE_WINDOW)
+        self._queue: asyncio.Queue[n.Notice] = asyncio.Queue(MAX_QUEUED)
+        self.counts: dict[str, int] = {"taken": 0, "refused": 0, "busy": 0, "stored": 0}
+
+    def take(self, data: bytes, host: str) -> bytes | Refusal:
+        """Judge a notice's bytes from ``host``; return our author's ack or why not."""
+        verdict = self._judge(data, host)
+        if isinstance(verdict, Refusal):
+            self.counts["busy" if verdict.code == wire.ERROR_BUSY else "refused"] += 1
+            log.info("notice from %s refused: %s", host, verdict.reason)
+            return verdict
+        self.counts["taken"] += 1
+        return n.sign_ack(self.keys, data)
+
+    def _judge(self, data: bytes, host: str) -> n.Notice | Refusal:
+        try:
+            notice = n.decode_notice(data)
+            n.verify_notice(notice)
+        except InvalidInput as exc:
+            return Refusal(wire.ERROR_REFUSED, f"invalid notice: {exc}")
+        if notice.recipient != self.keys.public_key:
+            return Refusal(wire.ERROR_REFUSED, "the notice is for another author")
+        sender = notice.sender.hex()
+        if self.db.blocks.blocked(sender):
+            return Refusal(wire.ERROR_REFUSED, "the sender is blocked")
+        if self.policy == FOLLOWED and not self.db.follows.contains(sender):
+            return Refusal(wire.ERROR_REFUSED, "only notices from followed authors are taken")
+        now = self.monotonic()
+        if not self._senders.allow(sender, now) or not self._addresses.allow(host, now):
+            return Refusal(wire.ERROR_BUSY, "too many notices from this sender")
+        if notice.kind in n.SEALED_KINDS:
+            return self._like(notice)
+        if self._queue.full():
+            return Refusal(wire.ERROR_BUSY, "too many notices waiting")
+        self._queue.put_nowait(notice)
+        return notice
+
+    def _like(self, notice: n.Notice) -> n.Notice | Refusal:
+        assert notice.sealed is not None
+        try:
+            like = open_like(self.keys, notice.sealed)
+        except InvalidInput as exc:
+            return Refusal(wire.ERROR_REFUSED, f"the sealed like does not open: {exc}")
+        if like.liker != notice.sender:
+            return Refusal(wire.ERROR_REFUSED, "the like names another liker")
+        now = int(self.clock())
+        if notice.kind == n.UNLIKE:
+            self.db.likes.remove(like.post_id, like.liker.hex(), like.created)
+        elif not self.effects.count_like(
+            like.post_id, like.liker.hex(), like.created, None, "notice", now
+        ):
+            log.info("like of %s from %s: known already", like.post_id[:16], notice.sender.hex())
+        return notice
+
+    # fetching the entry ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Fetch the entries of taken notices one at a time (a supervised task)."""
+        while True:
+            notice = await self._queue.get()
+            try:
+                await self.fetch_entry(notice)
+            except TimeoutError:
+                log.info("the entry of a notice from %s did not arrive", notice.sender.hex()[:16])
+            except (SwarmfeedError, OSError) as exc:
+                log.info("the entry of a notice from %s: %s", notice.sender.hex()[:16], exc)
+
+    async def fetch_entry(self, notice: n.Notice) -> SignedPost | None:
+        """Fetch, verify and store the sender's entry ``notice.seq``; return it if it fits."""
+        sender = notice.sender
+        result = await self.dht.get_mutable(sender)
+        if result.item is None:
+            raise InvalidInput("the sender's head is not in the DHT")
+        pointer = decode_head_value(result.item.value)
+        if notice.seq >= pointer.count:
+            raise InvalidInput("the notice names an entry beyond the sender's head")
+        infohash, expected = pointer.infohash, pointer.sha256
+        wanted = notice.seq // PAGE_CAPACITY
+        for _ in range(MAX_PAGES_BACK):
+            page = await self._page(sender, infohash.hex(), expected)
+            if page.index == wanted:
+                return self._store(notice, page)
+            if page.index < wanted or page.prev is None:
+                break
+            infohash, expected = page.prev, page.prevh
+        raise InvalidInput(f"entry {notice.seq} is more than {MAX_PAGES_BACK} pages back")
+
+    async def _page(self, sender: bytes, infohash: str, sha256: bytes | None) -> FeedPage:
+        held = self.engine.has(infohash)
+        if not held:
+            await self.engine.add_magnet(
+                bytes.fromhex(infohash),
+                None,
+                self.layout.save_path(infohash),
+                check_metadata=lambda info: check_page_metadata(info, sender),
+            )
+        try:
+            await self.engine.wait_metadata(infohash, timeout=PAGE_TIMEOUT)
+            await self.engine.wait_finished(infohash, timeout=PAGE_TIMEOUT)
+            data = self.shelf.page_bytes(infohash)
+        finally:
+            if not held:
+                self.shelf.discard(infohash)  # read once, never seeded for an unfollowed sender
+        if data is None:
+            raise InvalidInput("the sender's page holds no page file")
+        if sha256 is not None and page_sha256(data) != sha256:
+            raise InvalidInput("the sender's page does not match its SHA-256")
+        page = await asyncio.to_thread(decode_page, data)
+        await asyncio.to_thread(verify_page, page, sender)
+        return page
+
+    def _store(self, notice: n.Notice, page: FeedPage) -> SignedPost | None:
+        entry = next((p for p in page.posts if p.post.seq == notice.seq), None)
+        if entry is None:
+            raise InvalidInput(f"the sender's page lacks entry {notice.seq}")
+        verify_post(entry, notice.sender)
+        post = entry.post
+        own = self.keys.public_key
+        fits = {
+            n.REPLY: post.kind == kinds.REPLY
+            and post.reply_to is not None
+            and post.reply_to.author == own
+            and post.reply_to.id == notice.post,
+            n.REPOST: post.kind == kinds.REPOST
+            and post.original is not None
+            and post.original.post.author == own
+            and post.original.raw_id == notice.post,
+            n.MENTION: own in post.mentions,
+        }.get(notice.kind, False)
+        if not fits or not post.supported:
+            raise InvalidInput(f"entry {notice.seq} is not the {notice.kind} the notice names")
+        now = int(self.clock())
+        self.db.foreign.add(entry, now, NOTICE, None)
+        target = notice.post.hex() if notice.post is not None else entry.id
+        self.db.notifications.add(
+            notice.kind, notice.sender.hex(), target, entry.id, post.created, now
+        )
+        self.counts["stored"] += 1
+        log.info("%s from %s stored", notice.kind, notice.sender.hex()[:16])
+        return entry
