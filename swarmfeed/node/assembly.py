@@ -26,6 +26,7 @@ from swarmfeed.node.inbox import NoticeInbox
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.node.mediaqueue import MediaQueue
 from swarmfeed.node.notices import NoticeOutbox
+from swarmfeed.node.pagereader import PageReader
 from swarmfeed.node.publisher import Publisher
 from swarmfeed.node.reachability import Reachability
 from swarmfeed.node.rebuild import IndexRebuilder
@@ -36,6 +37,7 @@ from swarmfeed.node.socialactions import SocialActions
 from swarmfeed.node.socialservice import Social
 from swarmfeed.node.storage import StorageKeeper
 from swarmfeed.node.torrents import TorrentShelf
+from swarmfeed.node.watch import OriginWatch
 from swarmfeed.push.rendezvous import DhtRendezvous
 from swarmfeed.push.service import PushService
 from swarmfeed.push.types import PushConfig
@@ -71,6 +73,7 @@ class Parts:
     social: Social
     inbox: NoticeInbox
     outbox: NoticeOutbox
+    watch: OriginWatch
 
 
 def assemble(
@@ -209,9 +212,9 @@ def assemble(
     feeds.on_posts_stored(effects.posts_stored)
     publisher.on_posts_indexed(lambda posts: effects.posts_stored(author, posts))
     outbox = NoticeOutbox(keys, db, push.rpc, push.rendezvous, clock)
-    inbox = NoticeInbox(
-        keys, db, effects, engine, shelf, dht, layout, clock, policy=settings.notices_from
-    )
+    pages = PageReader(engine, shelf, layout)
+    inbox = NoticeInbox(keys, db, effects, pages, dht, clock, policy=settings.notices_from)
+    watch = OriginWatch(db, effects, pages, dht, settings.poll_interval)
 
     def take_notice(data: bytes, host: str) -> bytes | tuple[int, str]:
         verdict = inbox.take(data, host)
@@ -245,4 +248,5 @@ def assemble(
         social=social,
         inbox=inbox,
         outbox=outbox,
+        watch=watch,
     )

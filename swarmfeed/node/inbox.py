@@ -20,24 +20,15 @@ from dataclasses import dataclass
 
 from swarmfeed.core import kinds
 from swarmfeed.core import notices as n
-from swarmfeed.core.feed import (
-    PAGE_CAPACITY,
-    FeedPage,
-    decode_head_value,
-    decode_page,
-    page_sha256,
-    verify_page,
-)
+from swarmfeed.core.feed import PAGE_CAPACITY, FeedPage, decode_head_value
 from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.likes import open_like
 from swarmfeed.core.posts import SignedPost, verify_post
 from swarmfeed.core.push import wire
 from swarmfeed.dht.client import DhtClient
-from swarmfeed.engine.engine import Engine
 from swarmfeed.errors import InvalidInput, SwarmfeedError
-from swarmfeed.node.layout import HomeLayout
+from swarmfeed.node.pagereader import PageReader
 from swarmfeed.node.social import SocialEffects
-from swarmfeed.node.torrents import TorrentShelf, check_page_metadata
 from swarmfeed.store.database import Database
 from swarmfeed.store.foreign import NOTICE
 
@@ -53,7 +44,6 @@ PER_SENDER = 30
 PER_ADDRESS = 60
 RATE_WINDOW = 3600.0
 """Notices taken per sender key and per IP address within this many seconds."""
-PAGE_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -90,10 +80,8 @@ class NoticeInbox:
         keys: KeyPair,
         db: Database,
         effects: SocialEffects,
-        engine: Engine,
-        shelf: TorrentShelf,
+        pages: PageReader,
         dht: DhtClient,
-        layout: HomeLayout,
         clock: Callable[[], float],
         *,
         policy: str = EVERYONE,
@@ -102,10 +90,8 @@ class NoticeInbox:
         self.keys = keys
         self.db = db
         self.effects = effects
-        self.engine = engine
-        self.shelf = shelf
+        self.pages = pages
         self.dht = dht
-        self.layout = layout
         self.clock = clock
         self.policy = policy
         self.monotonic = monotonic
@@ -189,37 +175,13 @@ class NoticeInbox:
         infohash, expected = pointer.infohash, pointer.sha256
         wanted = notice.seq // PAGE_CAPACITY
         for _ in range(MAX_PAGES_BACK):
-            page = await self._page(sender, infohash.hex(), expected)
+            page = await self.pages.read(sender, infohash.hex(), expected)
             if page.index == wanted:
                 return self._store(notice, page)
             if page.index < wanted or page.prev is None:
                 break
             infohash, expected = page.prev, page.prevh
         raise InvalidInput(f"entry {notice.seq} is more than {MAX_PAGES_BACK} pages back")
-
-    async def _page(self, sender: bytes, infohash: str, sha256: bytes | None) -> FeedPage:
-        held = self.engine.has(infohash)
-        if not held:
-            await self.engine.add_magnet(
-                bytes.fromhex(infohash),
-                None,
-                self.layout.save_path(infohash),
-                check_metadata=lambda info: check_page_metadata(info, sender),
-            )
-        try:
-            await self.engine.wait_metadata(infohash, timeout=PAGE_TIMEOUT)
-            await self.engine.wait_finished(infohash, timeout=PAGE_TIMEOUT)
-            data = self.shelf.page_bytes(infohash)
-        finally:
-            if not held:
-                self.shelf.discard(infohash)  # read once, never seeded for an unfollowed sender
-        if data is None:
-            raise InvalidInput("the sender's page holds no page file")
-        if sha256 is not None and page_sha256(data) != sha256:
-            raise InvalidInput("the sender's page does not match its SHA-256")
-        page = await asyncio.to_thread(decode_page, data)
-        await asyncio.to_thread(verify_page, page, sender)
-        return page
 
     def _store(self, notice: n.Notice, page: FeedPage) -> SignedPost | None:
         entry = next((p for p in page.posts if p.post.seq == notice.seq), None)

@@ -119,6 +119,7 @@ class Node:
         self.social = parts.social
         self.inbox = parts.inbox
         self.outbox = parts.outbox
+        self.watch = parts.watch
         self.started_at = 0.0
 
     @classmethod
@@ -154,6 +155,7 @@ class Node:
         await self.push.start()
         self.supervisor.spawn("notice-outbox", self.outbox.run)
         self.supervisor.spawn("notice-inbox", self.inbox.run)
+        self.supervisor.spawn("origin-watch", self.watch.run)
         self.supervisor.spawn("push-follows", self._track_follows)
         self.supervisor.spawn("own-head-republish", self._own_head_loop)
         log.info("node %s listening on %s", self.address, self.settings.listen)

@@ -308,6 +308,16 @@ class Database:
         )
         return [str(row[0]) for row in rows]
 
+    def count_replies(self, post_id: str) -> int:
+        """Return how many replies to ``post_id`` are held (followed logs and foreign posts)."""
+        return int(
+            self._conn.scalar(
+                "SELECT (SELECT COUNT(*) FROM posts WHERE reply_to = ?)"
+                " + (SELECT COUNT(*) FROM foreign_posts WHERE reply_to = ?)",
+                (post_id, post_id),
+            )
+        )
+
     def find_post(self, post_id: str) -> StoredPost | None:
         """Return the post ``post_id`` from the followed logs, else from the foreign posts."""
         return self.posts.get(post_id) or self.foreign.get(post_id)

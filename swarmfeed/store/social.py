@@ -89,14 +89,6 @@ CREATE TABLE IF NOT EXISTS outbox (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_try);
-CREATE TABLE IF NOT EXISTS watches (
-    author TEXT PRIMARY KEY,
-    since INTEGER NOT NULL,
-    head_seq INTEGER,
-    scanned INTEGER NOT NULL DEFAULT 0,
-    state TEXT NOT NULL DEFAULT 'new',
-    updated INTEGER NOT NULL DEFAULT 0
-);
 """
 
 
