@@ -40,10 +40,18 @@ MAX_PAGES_BACK = 2
 """Pages of the sender's log one notice may make us fetch (the head's page and one before)."""
 MAX_QUEUED = 64
 """Notices waiting for their entry; more are answered busy."""
+PARALLEL_FETCHES = 4
+HEAD_RETRIES = 5
+FIRST_HEAD_RETRY = 1.0
+"""A head not reaching the notice's entry yet is asked again after 1, 2, 4, 8 and 16 s."""
 PER_SENDER = 30
 PER_ADDRESS = 60
 RATE_WINDOW = 3600.0
 """Notices taken per sender key and per IP address within this many seconds."""
+
+
+class HeadBehind(InvalidInput):
+    """The sender's head found in the DHT does not reach the entry the notice names (yet)."""
 
 
 @dataclass(frozen=True)
@@ -153,15 +161,43 @@ class NoticeInbox:
     # fetching the entry ----------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Fetch the entries of taken notices one at a time (a supervised task)."""
-        while True:
-            notice = await self._queue.get()
+        """Fetch the entries of taken notices, a few at a time (a supervised task)."""
+        slots = asyncio.Semaphore(PARALLEL_FETCHES)
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                notice = await self._queue.get()
+                await slots.acquire()
+                task = asyncio.create_task(self._fetch_one(notice))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                task.add_done_callback(lambda _task: slots.release())
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _fetch_one(self, notice: n.Notice) -> None:
+        try:
+            await self._fetch_with_retries(notice)
+        except TimeoutError:
+            log.info("the entry of a notice from %s did not arrive", notice.sender.hex()[:16])
+        except (SwarmfeedError, OSError) as exc:
+            log.info("the entry of a notice from %s: %s", notice.sender.hex()[:16], exc)
+
+    async def _fetch_with_retries(self, notice: n.Notice) -> SignedPost | None:
+        """Fetch the entry; a head that does not reach it yet is asked again a few times.
+
+        A notice is sent as soon as the entry is published, often before the sender's new head
+        has reached the DHT nodes we ask.
+        """
+        delay = FIRST_HEAD_RETRY
+        for _ in range(HEAD_RETRIES):
             try:
-                await self.fetch_entry(notice)
-            except TimeoutError:
-                log.info("the entry of a notice from %s did not arrive", notice.sender.hex()[:16])
-            except (SwarmfeedError, OSError) as exc:
-                log.info("the entry of a notice from %s: %s", notice.sender.hex()[:16], exc)
+                return await self.fetch_entry(notice)
+            except HeadBehind:
+                await asyncio.sleep(delay)  # back-off while the sender's head spreads
+                delay *= 2
+        return await self.fetch_entry(notice)
 
     async def fetch_entry(self, notice: n.Notice) -> SignedPost | None:
         """Fetch, verify and store the sender's entry ``notice.seq``; return it if it fits."""
@@ -171,7 +207,7 @@ class NoticeInbox:
             raise InvalidInput("the sender's head is not in the DHT")
         pointer = decode_head_value(result.item.value)
         if notice.seq >= pointer.count:
-            raise InvalidInput("the notice names an entry beyond the sender's head")
+            raise HeadBehind("the notice names an entry beyond the sender's head")
         infohash, expected = pointer.infohash, pointer.sha256
         wanted = notice.seq // PAGE_CAPACITY
         for _ in range(MAX_PAGES_BACK):

@@ -29,9 +29,28 @@ class PageReader:
         self.shelf = shelf
         self.layout = layout
         self.timeout = timeout
+        self._inflight: dict[str, asyncio.Task[bytes | None]] = {}
 
     async def read(self, author: bytes, infohash: str, sha256: bytes | None) -> FeedPage:
-        """Return the verified page ``infohash`` of ``author`` (TimeoutError if none came)."""
+        """Return the verified page ``infohash`` of ``author`` (TimeoutError if none came).
+
+        Readers of the same page at the same time share one fetch.
+        """
+        task = self._inflight.get(infohash)
+        if task is None:
+            task = asyncio.create_task(self._fetch(author, infohash))
+            self._inflight[infohash] = task
+            task.add_done_callback(lambda _task: self._inflight.pop(infohash, None))
+        data = await asyncio.shield(task)
+        if data is None:
+            raise InvalidInput("the page torrent holds no page file")
+        if sha256 is not None and page_sha256(data) != sha256:
+            raise InvalidInput("the page does not match the SHA-256 that names it")
+        page = await asyncio.to_thread(decode_page, data)
+        await asyncio.to_thread(verify_page, page, author)
+        return page
+
+    async def _fetch(self, author: bytes, infohash: str) -> bytes | None:
         held = self.engine.has(infohash)
         if not held:
             await self.engine.add_magnet(
@@ -47,10 +66,4 @@ class PageReader:
         finally:
             if not held:
                 self.shelf.discard(infohash)
-        if data is None:
-            raise InvalidInput("the page torrent holds no page file")
-        if sha256 is not None and page_sha256(data) != sha256:
-            raise InvalidInput("the page does not match the SHA-256 that names it")
-        page = await asyncio.to_thread(decode_page, data)
-        await asyncio.to_thread(verify_page, page, author)
-        return page
+        return data

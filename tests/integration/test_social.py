@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from swarmfeed.cli.main import main
 from swarmfeed.core import notices
 from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.push import wire
@@ -235,3 +237,42 @@ def test_block_keeps_everything_of_the_author_out_even_inside_reposts(
     assert get_post(c, second["id"]) is None
     torrents = {t["infohash"] for t in c.api("GET", "/api/torrents")}
     assert second["media"]["infohash"] not in torrents
+
+
+def cli(node: LocalNode, *args: str) -> str:
+    result = CliRunner().invoke(main, [*args, "--api", node.url])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_the_cli_replies_reposts_likes_deletes_profiles_and_blocks(swarm: LocalSwarm) -> None:
+    b, c = State.b, State.c
+    post = b.api("POST", "/api/posts", data={"text": "a question"})
+    swarm.wait_for("C to hold B's question", lambda: get_post(c, post["id"]), timeout=60)
+    assert "replied" in cli(c, "reply", post["id"], "an answer")
+    assert "reposted" in cli(c, "repost", post["id"], "--quote", "worth reading")
+    assert "liked" in cli(c, "like", post["id"])
+
+    def told_all() -> bool:
+        kinds = {(n["kind"], n["sender"]) for n in notifications(b)}
+        return {("reply", key_of(c)), ("repost", key_of(c)), ("like", key_of(c))} <= kinds
+
+    swarm.wait_for("B to be told of the reply, the quote and the like", told_all, timeout=60)
+    listed = cli(b, "notifications", "--read")
+    assert "reply" in listed and "like" in listed and "repost" in listed
+    assert b.api("GET", "/api/notifications")["unread"] == 0
+    cli(b, "profile", "--name", "Bee", "--pay-kind", "lightning", "--pay-address", "bee@ln.example")
+
+    def profile_arrived() -> bool:
+        shown = c.api("GET", f"/api/profiles/{key_of(b)}")
+        return bool(shown["name"] == "Bee" and shown["pay"])
+
+    swarm.wait_for("C to hold B's profile", profile_arrived, timeout=60)
+    assert c.api("GET", f"/api/profiles/{key_of(b)}")["pay"]["address"] == "bee@ln.example"
+    assert "muted" in cli(c, "block", key_of(b), "--mute")
+    assert post["id"] not in timeline_ids(c)
+    assert "mute" in cli(c, "block")
+    assert "unblocked" in cli(c, "block", key_of(b), "--remove")
+    assert post["id"] in timeline_ids(c)
+    assert "deleted" in cli(b, "delete", post["id"])
+    swarm.wait_for("C to hide the deleted question", lambda: post["id"] not in timeline_ids(c))
