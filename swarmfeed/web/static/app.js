@@ -305,6 +305,14 @@
     }
   }
 
+  // ---- forms that undo something for everyone ask first ------------------------------------
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+
   setupCompose();
   connectEvents();
   watchHealth();
