@@ -52,8 +52,19 @@ class NoticeOutbox:
         self.clock = clock
         self._wake = asyncio.Event()
 
-    def queue(self, recipient: bytes, kind: str, entry: SignedPost, post: bytes | None) -> bool:
-        """Queue a notice about our log entry ``entry`` to ``recipient``; False if not owed."""
+    def queue(
+        self,
+        recipient: bytes,
+        kind: str,
+        entry: SignedPost,
+        post: bytes | None,
+        *,
+        sealed: bytes | None = None,
+    ) -> bool:
+        """Queue a notice about our log entry ``entry`` to ``recipient``; False if not owed.
+
+        ``sealed`` is the like an unlike takes back (a like carries its own).
+        """
         if recipient == self.keys.public_key or self.db.blocks.blocked(recipient.hex()):
             return False
         try:
@@ -64,7 +75,7 @@ class NoticeOutbox:
                 entry.post.seq,
                 entry.post.created,
                 post=post,
-                sealed=entry.post.sealed,
+                sealed=sealed or entry.post.sealed,
             )
         except InvalidInput as exc:
             log.warning("no %s notice to %s: %s", kind, recipient.hex()[:16], exc)

@@ -119,8 +119,11 @@ class SocialActions:
             )
         )
 
-    def delete_draft(self, post_id: str) -> Draft:
-        """Return the tombstone of our own post ``post_id`` (or of our like of it: an unlike)."""
+    def delete_draft(self, post_id: str) -> tuple[Draft, OwnLike | None]:
+        """Return the tombstone of our own post ``post_id`` (or of our like of it: an unlike).
+
+        For an unlike, also return the like being taken back (its author is told).
+        """
         post_id = post_id.strip().lower()
         own_like = self.db.likes.own(post_id)
         if own_like is not None:
@@ -135,7 +138,7 @@ class SocialActions:
             raise InvalidInput("a delete cannot be deleted")
         if self.db.tombstones.deleted(post_id, self.author):
             raise InvalidInput("this post is deleted already")
-        return Draft(kind=kinds.DELETE, target=stored.signed.raw_id)
+        return Draft(kind=kinds.DELETE, target=stored.signed.raw_id), own_like
 
     def profile_draft(
         self,

@@ -87,7 +87,12 @@ class Social:
 
     async def delete(self, post_id: str) -> SignedPost:
         """Delete one of our posts (or unlike, given a post we liked): publish the tombstone."""
-        return await self.publisher.publish(self.actions.delete_draft(post_id))
+        draft, unliked = self.actions.delete_draft(post_id)
+        signed = await self.publisher.publish(draft)
+        if unliked is not None:
+            recipient = bytes.fromhex(unliked.author)
+            self.outbox.queue(recipient, notice_kinds.UNLIKE, signed, None, sealed=unliked.sealed)
+        return signed
 
     async def set_profile(
         self,
