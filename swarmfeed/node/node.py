@@ -72,6 +72,8 @@ class NodeStatus:
     """The push channel's UDP endpoint."""
     push_own_messages: int = 0
     """Push messages sent for heads our own author signed (the fan-out at work)."""
+    unread_notifications: int = 0
+    """Notifications (replies, reposts, mentions, likes) not seen yet."""
 
 
 class Node:
@@ -298,6 +300,7 @@ class Node:
             head_put=self.reach.head_put,
             push_endpoint=self.push.endpoint,
             push_own_messages=self.push.stats().own_pushes,
+            unread_notifications=self.db.notifications.unread(),
         )
 
     def peer_addresses(self) -> tuple[tuple[str, int], ...]:

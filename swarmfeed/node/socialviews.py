@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from pydantic import BaseModel
 
 from swarmfeed.core.identity import author_address
@@ -116,7 +118,7 @@ def profile_view(node: Node, author: str) -> ProfileView:
         held = node.db.find_post(row.avatar_post)
         media = held.signed.post.media if held else None
         if media is not None and media.files:
-            avatar_url = f"/api/media/{media.infohash.hex()}/{media.files[0].path}"
+            avatar_url = f"/api/media/{media.infohash.hex()}/{quote(media.files[0].path)}"
     pay = None
     if row is not None and row.pay_address:
         pay = PayView(kind=row.pay_kind or "other", address=row.pay_address)

@@ -183,6 +183,8 @@ class StatusView(BaseModel):
     """The push channel's UDP endpoint ``host:port``."""
     push_own_messages: int = 0
     """Push messages sent for heads this node's author signed."""
+    unread_notifications: int = 0
+    """Notifications not seen yet (the web UI's badge)."""
 
 
 def reachability_view(status: NodeStatus) -> ReachabilityView | None:
@@ -235,6 +237,7 @@ def status_view(status: NodeStatus) -> StatusView:
         reachability=reachability_view(status),
         push_endpoint="{}:{}".format(*status.push_endpoint) if status.push_endpoint else None,
         push_own_messages=status.push_own_messages,
+        unread_notifications=status.unread_notifications,
     )
 
 
