@@ -239,8 +239,8 @@ class Node:
     def author_posts(
         self, author: str, limit: int = 50, before: Cursor | None = None
     ) -> list[StoredPost]:
-        """Return the stored posts of ``author``, newest first."""
-        return self.db.posts.timeline([author], limit, before)
+        """Return the stored posts of ``author``, newest first (muting hides from timelines)."""
+        return self.db.posts.timeline([author], limit, before, hide_muted=False)
 
     def follow(self, author: bytes, kind: FollowKind = FollowKind.FOLLOW) -> bool:
         """Follow ``author`` as ``kind``; return False if already followed (its kind is set)."""

@@ -16,11 +16,14 @@ from swarmfeed.core.likes import seal_like
 from swarmfeed.core.posts import SignedPost, sign_post
 from swarmfeed.core.push import wire
 from swarmfeed.node.inbox import FOLLOWED, NoticeInbox, Refusal
+from swarmfeed.node.notices import NoticeOutbox
 from swarmfeed.node.social import SocialEffects
+from swarmfeed.push.rendezvous import Found
 from swarmfeed.store.blocks import BLOCK, MUTE, BlockRow
 from swarmfeed.store.database import Database
 from swarmfeed.store.likes import LikeRow
 from swarmfeed.store.notifications import MAX_KEPT
+from swarmfeed.store.outbox import ACKED, PENDING
 
 NOW = 1_700_000_000
 
@@ -172,3 +175,57 @@ def test_a_sealed_like_in_a_notice_is_counted_and_a_flood_is_answered_busy(db: D
         verdict = taker.take(notice.encode(), "127.0.5.9")
         codes.append(verdict.code if isinstance(verdict, Refusal) else 0)
     assert codes.count(wire.ERROR_BUSY) == 40 - 29  # 30 per sender per hour, the like included
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class FakeRendezvous:
+    def __init__(self, holders: list[tuple[str, int]]) -> None:
+        self.holders = holders
+
+    async def meet(self, _author: bytes, _port: int | None) -> Found:
+        return Found(tuple(self.holders), False)
+
+
+class AuthorNode:
+    """Answers notices as the recipient author's node would (token first, then the ack)."""
+
+    def __init__(self, keys: KeyPair) -> None:
+        self.keys = keys
+        self.asked = 0
+
+    async def request(self, _addr: tuple[str, int], build: Any) -> Any:
+        self.asked += 1
+        query = build(b"tt")
+        if query.token is None:
+            return wire.Reply(query.tid, token=b"t" * 8)
+        return wire.Reply(query.tid, ack=n.sign_ack(self.keys, query.notice))
+
+
+@pytest.mark.anyio
+async def test_a_like_nobody_acknowledged_is_retried_until_the_author_acks(db: Database) -> None:
+    alice, bob = KeyPair.generate(), KeyPair.generate()
+    post = entry(alice, 0, Draft("hello"))
+    like = entry(
+        bob, 0, Draft(kind=kinds.LIKE, sealed=seal_like(bob, alice.public_key, post.raw_id, NOW))
+    )
+    now = [float(NOW)]
+    rendezvous = FakeRendezvous([])
+    node = AuthorNode(alice)
+    outbox = NoticeOutbox(bob, db, cast(Any, node), rendezvous, lambda: now[0])
+    assert outbox.queue(alice.public_key, n.LIKE, like, None)
+    (row,) = db.outbox.due(now[0], 10)
+    assert await outbox.deliver(row) == PENDING  # the author's node is offline
+    assert db.outbox.due(now[0] + 59, 10) == []
+    now[0] += 60
+    (row,) = db.outbox.due(now[0], 10)
+    assert row.tries == 1
+    rendezvous.holders = [("127.0.5.9", 7000)]
+    assert await outbox.deliver(row) == ACKED
+    assert node.asked == 2
+    stored = db.outbox.get(row.id)
+    assert stored is not None and stored.state == ACKED
+    assert db.outbox.due(now[0] + 10**6, 10) == []
