@@ -47,6 +47,7 @@ class OriginWatch:
     async def run(self) -> None:
         """Check every watched author each ``interval`` seconds (a supervised task)."""
         while True:
+            self.prune()
             for author in sorted(self.watched()):
                 try:
                     await self.check(author)
@@ -55,6 +56,18 @@ class OriginWatch:
                 except (SwarmfeedError, OSError) as exc:
                     log.warning("watch of %s failed: %s", author[:16], exc)
             await asyncio.sleep(self.interval)  # periodic timer
+
+    def prune(self) -> int:
+        """Forget reposted originals no stored repost embeds any more (e.g. after an unfollow)."""
+        gone = self.db.foreign.unreferenced()
+        for stored in gone:
+            media = stored.signed.post.media
+            if media is not None and not self.db.posts.get(stored.signed.id):
+                row = self.db.media.get(media.infohash.hex())
+                if row is not None and row.post_id == stored.signed.id:
+                    self.effects.drop_media(media.infohash.hex(), "no repost holds it any more")
+        self.db.foreign.remove([s.signed.id for s in gone])
+        return len(gone)
 
     def watched(self) -> set[str]:
         """Return the authors of held reposted originals that we do not follow."""

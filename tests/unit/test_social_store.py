@@ -18,6 +18,7 @@ from swarmfeed.core.push import wire
 from swarmfeed.node.inbox import FOLLOWED, NoticeInbox, Refusal
 from swarmfeed.node.notices import NoticeOutbox
 from swarmfeed.node.social import SocialEffects
+from swarmfeed.node.watch import OriginWatch
 from swarmfeed.push.rendezvous import Found
 from swarmfeed.store.blocks import BLOCK, MUTE, BlockRow
 from swarmfeed.store.database import Database
@@ -229,3 +230,20 @@ async def test_a_like_nobody_acknowledged_is_retried_until_the_author_acks(db: D
     stored = db.outbox.get(row.id)
     assert stored is not None and stored.state == ACKED
     assert db.outbox.due(now[0] + 10**6, 10) == []
+
+
+def test_originals_no_repost_holds_are_pruned(db: Database) -> None:
+    alice, bob = KeyPair.generate(), KeyPair.generate()
+    post = entry(alice, 0, Draft("hello"))
+    repost = entry(bob, 0, Draft(kind=kinds.REPOST, repost=post))
+    db.posts.add([repost], NOW)
+    db.follows.add(bob.public_key.hex(), NOW)
+    social = effects(db, KeyPair.generate())
+    social.apply_pending()
+    assert db.find_post(post.id) is not None  # kept as a foreign post, verified
+    watch = OriginWatch(db, social, cast(Any, None), cast(Any, None), 60.0)
+    assert watch.watched() == {alice.public_key.hex()}
+    assert watch.prune() == 0
+    db.forget_author(bob.public_key.hex())  # unfollowed
+    assert watch.prune() == 1
+    assert db.find_post(post.id) is None
