@@ -12,6 +12,7 @@ fetched, verified against the head's SHA-256 chain and dropped after reading.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections import OrderedDict
@@ -136,8 +137,10 @@ class NoticeInbox:
             return Refusal(wire.ERROR_BUSY, "too many notices from this sender")
         if notice.kind in n.SEALED_KINDS:
             return self._like(notice)
-        if self._queue.full():
+        if self._queue.full() or self.db.inbox.count() >= MAX_QUEUED:
             return Refusal(wire.ERROR_BUSY, "too many notices waiting")
+        # Kept before the ack goes out: a restart fetches the entry all the same.
+        self.db.inbox.add(hashlib.sha256(data).hexdigest(), data, int(self.clock()))
         self._queue.put_nowait(notice)
         return notice
 
@@ -164,6 +167,11 @@ class NoticeInbox:
         """Fetch the entries of taken notices, a few at a time (a supervised task)."""
         slots = asyncio.Semaphore(PARALLEL_FETCHES)
         tasks: set[asyncio.Task[None]] = set()
+        for data in self.db.inbox.waiting(MAX_QUEUED):  # taken before the last stop
+            try:
+                self._queue.put_nowait(n.decode_notice(data))
+            except (InvalidInput, asyncio.QueueFull):
+                self.db.inbox.remove(hashlib.sha256(data).hexdigest())
         try:
             while True:
                 notice = await self._queue.get()
@@ -183,6 +191,7 @@ class NoticeInbox:
             log.info("the entry of a notice from %s did not arrive", notice.sender.hex()[:16])
         except (SwarmfeedError, OSError) as exc:
             log.info("the entry of a notice from %s: %s", notice.sender.hex()[:16], exc)
+        self.db.inbox.remove(hashlib.sha256(notice.encode()).hexdigest())
 
     async def _fetch_with_retries(self, notice: n.Notice) -> SignedPost | None:
         """Fetch the entry; a head that does not reach it yet is asked again a few times.

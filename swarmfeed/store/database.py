@@ -15,6 +15,7 @@ from swarmfeed.store.blocks import BlockRow, BlockTable
 from swarmfeed.store.feeds import FeedTable, HeadRow, PageRow
 from swarmfeed.store.follows import FollowRow, FollowTable
 from swarmfeed.store.foreign import ForeignPostTable
+from swarmfeed.store.inbox import InboxTable
 from swarmfeed.store.likes import LikeRow, LikeTable
 from swarmfeed.store.media import MEDIA_USAGE_SCHEMA, MediaRow, MediaState, MediaTable
 from swarmfeed.store.notifications import NotificationRow, NotificationTable
@@ -194,6 +195,7 @@ class Database:
         self.notifications = NotificationTable(self._conn)
         self.blocks = BlockTable(self._conn)
         self.outbox = OutboxTable(self._conn)
+        self.inbox = InboxTable(self._conn)
         self.profiles = ProfileTable(self._conn)
         try:
             self._migrate()

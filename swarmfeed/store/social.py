@@ -89,6 +89,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_try);
+CREATE TABLE IF NOT EXISTS inbox (
+    id TEXT PRIMARY KEY,
+    notice BLOB NOT NULL,
+    received INTEGER NOT NULL
+);
 """
 
 

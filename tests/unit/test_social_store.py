@@ -144,6 +144,7 @@ def test_notices_are_judged_before_anything_is_done(db: Database) -> None:
     ack = taker.take(reply.encode(), "127.0.5.9")
     assert isinstance(ack, bytes)
     n.verify_ack(alice.public_key, reply.encode(), ack)
+    assert db.inbox.waiting(10) == [reply.encode()]  # kept before the ack: a restart fetches it
 
     def refused(data: bytes, keeper: NoticeInbox = taker) -> str:
         verdict = keeper.take(data, "127.0.5.9")
