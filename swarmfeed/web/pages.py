@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from swarmfeed.core import kinds
 from swarmfeed.core.identity import author_address, parse_author
 from swarmfeed.errors import InvalidInput, NotFound
 from swarmfeed.http.deps import ComposerDep, NodeDep
@@ -126,9 +127,16 @@ async def author_page(
 @router.get("/fragments/posts/{post_id}", response_class=HTMLResponse)
 async def post_fragment(
     request: Request, node: NodeDep, templates: TemplatesDep, post_id: str
-) -> HTMLResponse:
-    """Return one post card, for live pages to insert when a post event arrives."""
+) -> Response:
+    """Return one post card, for live pages to insert when a post event arrives.
+
+    Entries that only act on other data (likes, deletes, profiles), deleted posts and posts of
+    muted or blocked authors get 204: nothing to insert.
+    """
     shown = post_view(node, node.post(post_id))
+    listed = shown.unsupported is not None or shown.kind in kinds.SHOWN_KINDS
+    if not listed or shown.deleted or node.db.blocks.kind(shown.author) is not None:
+        return Response(status_code=204)
     return page(templates, request, node, "fragment_post.html", post=shown)
 
 
