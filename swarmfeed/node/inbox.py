@@ -42,9 +42,10 @@ MAX_PAGES_BACK = 2
 MAX_QUEUED = 64
 """Notices waiting for their entry; more are answered busy."""
 PARALLEL_FETCHES = 4
-HEAD_RETRIES = 5
+HEAD_RETRIES = 6
 FIRST_HEAD_RETRY = 1.0
-"""A head not reaching the notice's entry yet is asked again after 1, 2, 4, 8 and 16 s."""
+"""A head missing or not reaching the notice's entry yet is asked again after 1, 2, 4, 8, 16
+and 32 s (a sender's first post: its head may not be in the DHT when the notice arrives)."""
 PER_SENDER = 30
 PER_ADDRESS = 60
 RATE_WINDOW = 3600.0
@@ -213,7 +214,7 @@ class NoticeInbox:
         sender = notice.sender
         result = await self.dht.get_mutable(sender)
         if result.item is None:
-            raise InvalidInput("the sender's head is not in the DHT")
+            raise HeadBehind("the sender's head is not in the DHT (yet)")
         pointer = decode_head_value(result.item.value)
         if notice.seq >= pointer.count:
             raise HeadBehind("the notice names an entry beyond the sender's head")
