@@ -26,6 +26,8 @@ from swarmfeed.localswarm import LocalNode, LocalSwarm
 pytestmark = pytest.mark.integration
 
 MEDIA_SIZE = 1024 * 1024
+NOTICE_TIMEOUT = 120
+"""A sender's first post: its notice may wait up to a minute for the sender's head in the DHT."""
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +115,7 @@ def test_viral_path_repost_spreads_the_original_media(swarm: LocalSwarm, media: 
     swarm.wait_for(
         "A to be told of B's repost",
         lambda: any(n["kind"] == "repost" and n["sender"] == key_of(b) for n in notifications(a)),
-        timeout=60,
+        timeout=NOTICE_TIMEOUT,
     )
 
 
@@ -127,7 +129,7 @@ def test_reply_from_an_unfollowed_author_reaches_the_author(swarm: LocalSwarm) -
         lambda: any(
             n["kind"] == "reply" and n["entry_id"] == reply["id"] for n in notifications(a)
         ),
-        timeout=60,
+        timeout=NOTICE_TIMEOUT,
     )
     thread = a.api("GET", f"/api/posts/{video['id']}/thread")
     assert [r["id"] for r in thread["replies"]] == [reply["id"]]
@@ -190,7 +192,7 @@ def test_likes_are_seen_by_the_author_only(swarm: LocalSwarm) -> None:
         post = get_post(a, video["id"])
         return bool(post and post["likes"] == 2 and set(post["liked_by"]) == expected)
 
-    swarm.wait_for("A to count B's and C's likes", a_counts_both, timeout=60)
+    swarm.wait_for("A to count B's and C's likes", a_counts_both, timeout=NOTICE_TIMEOUT)
     for node in (b, c):
         seen = get_post(node, video["id"])
         assert seen is not None
@@ -259,7 +261,7 @@ def test_the_cli_replies_reposts_likes_deletes_profiles_and_blocks(swarm: LocalS
         kinds = {(n["kind"], n["sender"]) for n in notifications(b)}
         return {("reply", key_of(c)), ("repost", key_of(c)), ("like", key_of(c))} <= kinds
 
-    swarm.wait_for("B to be told of the reply, the quote and the like", told_all, timeout=60)
+    swarm.wait_for("B to be told of the reply, the quote and the like", told_all, timeout=120)
     listed = cli(b, "notifications", "--read")
     assert "reply" in listed and "like" in listed and "repost" in listed
     assert b.api("GET", "/api/notifications")["unread"] == 0

@@ -17,7 +17,7 @@ from swarmfeed.localswarm import LocalNode, LocalSwarm
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 60_000
+TIMEOUT_MS = 120_000
 
 
 class World:
@@ -94,13 +94,13 @@ def test_repost_and_like_from_bobs_timeline(world: World, context: BrowserContex
         alice.reload()
         return alice.locator('[data-likes="1"]').count() > 0
 
-    world.swarm.wait_for("alice to see bob's like", liked_once, timeout=60)
+    world.swarm.wait_for("alice to see bob's like", liked_once, timeout=120)
 
     def both_listed() -> bool:
         alice.goto(f"{world.alice.url}/notifications")
         return alice.locator('[data-notification="repost"]').count() == 1
 
-    world.swarm.wait_for("alice to be told of the repost", both_listed, timeout=60)
+    world.swarm.wait_for("alice to be told of the repost", both_listed, timeout=120)
     expect(alice.locator('[data-notification="like"]')).to_have_count(1)
 
 
