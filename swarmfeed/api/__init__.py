@@ -11,6 +11,7 @@ from swarmfeed.api.routers import (
     metrics,
     mirrors,
     posts,
+    social,
     storage,
     timeline,
     torrents,
@@ -23,6 +24,7 @@ def install(app: FastAPI) -> None:
     for router in (
         status_router.router,
         posts.router,
+        social.router,
         timeline.router,
         follows.router,
         mirrors.router,

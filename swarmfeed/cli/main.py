@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Column
 
-from swarmfeed.cli import operators
+from swarmfeed.cli import operators, social
 from swarmfeed.cli.client import ApiClient, ApiError
 from swarmfeed.cli.common import (
     api_option,
@@ -521,4 +521,6 @@ def demo(home: Path | None, http: str, creators: int, clip_seconds: float) -> No
 
 
 for command in (operators.health, operators.mirror, operators.unmirror, operators.follows):
+    main.add_command(command)
+for command in social.COMMANDS:
     main.add_command(command)

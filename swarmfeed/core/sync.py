@@ -5,7 +5,9 @@ goes from the newest page (named by the head) back along each page's ``prev`` un
 a page it already holds (or page 0). Every page it is given is authenticated by the page (or
 head) that named it, so it can be stored as soon as it passes its checks: a long back catalogue
 is stored page by page, newest first, and a walk may pause after a bounded number of fetches
-and resume from the head later. Nothing here does I/O; the follower drives it.
+and resume from the head later. Where the namer gives the SHA-256 of the page's bytes (the
+head's ``h``, a version 2 page's ``prevh``), the bytes are checked against it too, so the chain
+does not rest on SHA-1 alone. Nothing here does I/O; the follower drives it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from swarmfeed.core.feed import (
     HeadPointer,
     check_log_consistency,
     decode_page,
+    page_sha256,
     verify_page,
 )
 from swarmfeed.errors import InvalidInput, RolledBack, TooLarge
@@ -38,6 +41,10 @@ class HeldPage:
     full: bool
     prev: str | None
     """The v1 infohash (hex) the page names as its predecessor; None for page 0 or unknown."""
+    sha256: str | None = None
+    """The SHA-256 (hex) of the page's bytes; None when not recorded."""
+    prevh: str | None = None
+    """The SHA-256 (hex) the page names for its predecessor (version 2 pages)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ class ChainWalk:
         self.head_confirmed = False
         """True once the newest page the head names is held (stored now or before)."""
         self._asked: dict[str, int] = {}
+        self._sha256: dict[str, bytes | None] = {}
         newest_held = self.held.get(self.newest)
         beyond = [i for i in self.held if i > self.newest]
         if beyond:
@@ -119,7 +127,7 @@ class ChainWalk:
 
     def first_step(self) -> WalkStep:
         """Return the first thing to do."""
-        return self._step_to(self.newest, self.newest_ih)
+        return self._step_to(self.newest, self.newest_ih, self.head.sha256)
 
     def check(self, infohash: str, data: bytes, accepted: Mapping[int, str]) -> FeedPage:
         """Decode and verify the bytes of page torrent ``infohash`` (CPU-heavy; no I/O).
@@ -127,9 +135,14 @@ class ChainWalk:
         ``accepted`` maps already stored seqs of the page's range to their post ids. Raises
         InvalidInput (or a subclass) naming why the page is refused.
         """
+        expected = self._expected_index(infohash)
+        sha256 = self._sha256.get(infohash)
+        if sha256 is not None and page_sha256(data) != sha256:
+            raise InvalidInput(
+                f"page {infohash[:16]} does not have the SHA-256 the chain names for it"
+            )
         page = decode_page(data)
         verify_page(page, self.author)
-        expected = self._expected_index(infohash)
         if page.index != expected:
             raise InvalidInput(
                 f"page {infohash[:16]} has index {page.index}, the chain expects {expected}"
@@ -150,12 +163,13 @@ class ChainWalk:
         """Record that the checked ``page`` was stored; return the next step."""
         self.fetched += 1
         prev = page.prev.hex() if page.prev is not None else None
-        self.held[page.index] = HeldPage(page.index, infohash, page.is_full, prev)
+        prevh = page.prevh.hex() if page.prevh is not None else None
+        self.held[page.index] = HeldPage(page.index, infohash, page.is_full, prev, None, prevh)
         if page.index == self.newest:
             self.head_confirmed = True
         if page.index == 0 or prev is None:
             return WalkDone(True)
-        return self._step_to(page.index - 1, prev)
+        return self._step_to(page.index - 1, prev, page.prevh)
 
     def _expected_index(self, infohash: str) -> int:
         index = self._asked.get(infohash)
@@ -163,16 +177,21 @@ class ChainWalk:
             raise InvalidInput(f"page {infohash[:16]} is not part of the chain being walked")
         return index
 
-    def _step_to(self, index: int, infohash: str) -> WalkStep:
+    def _step_to(self, index: int, infohash: str, sha256: bytes | None) -> WalkStep:
         """Skip pages already held with this infohash; fetch the first one that is not."""
         while True:
             held = self.held.get(index)
             if held is not None and held.infohash == infohash:
+                if sha256 is not None and held.sha256 is not None and held.sha256 != sha256.hex():
+                    raise RolledBack(
+                        f"rewritten log: page {index} is held with bytes of another SHA-256"
+                    )
                 if index == self.newest:
                     self.head_confirmed = True
                 if index == 0 or held.prev is None:
                     return WalkDone(True)
                 index, infohash = index - 1, held.prev
+                sha256 = bytes.fromhex(held.prevh) if held.prevh else None
                 continue
             if held is not None and held.full:
                 raise RolledBack(
@@ -182,4 +201,5 @@ class ChainWalk:
             if self.fetched >= self.limits.pages_per_run:
                 return WalkDone(False)
             self._asked[infohash] = index
+            self._sha256[infohash] = sha256
             return FetchPage(infohash, index)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import Request
@@ -12,13 +14,36 @@ from swarmfeed.http.headers import parse_content_length
 from swarmfeed.http.multipart import FormLimits, ReceivedForm, read_multipart
 from swarmfeed.node.compose import Composer
 from swarmfeed.node.publisher import Upload
+from swarmfeed.node.uploads import UploadProgress
 from swarmfeed.store.database import StoredPost
 
+T = TypeVar("T")
 _UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 
 
 async def receive_post(request: Request, composer: Composer) -> StoredPost:
-    """Read a post form (``text``, ``files``, ``upload_id``) into staging and publish it.
+    """Read a post form (``text``, ``files``, ``upload_id``, ``reply_to``, ``repost_of``)."""
+
+    async def publish(
+        fields: dict[str, str], uploads: list[Upload], progress: UploadProgress
+    ) -> StoredPost:
+        return await composer.publish(
+            fields.get("text", ""),
+            uploads,
+            progress,
+            reply_to=fields.get("reply_to") or None,
+            repost_of=fields.get("repost_of") or None,
+        )
+
+    return await receive_form(request, composer, publish)
+
+
+async def receive_form(
+    request: Request,
+    composer: Composer,
+    act: Callable[[dict[str, str], list[Upload], UploadProgress], Awaitable[T]],
+) -> T:
+    """Read a form with files into staging and hand it to ``act`` (posts, profiles).
 
     A body declared larger than the limits is refused before a byte of it is read; a body
     that turns out larger is refused as soon as the limit is passed. Whatever was staged is
@@ -42,7 +67,7 @@ async def receive_post(request: Request, composer: Composer) -> StoredPost:
         progress = composer.progress(upload_id)
         progress.total = sum(f.size for f in form.files)
         uploads = [Upload(f.path, f.filename, f.mime) for f in form.files]
-        return await composer.publish(form.fields.get("text", ""), uploads, progress)
+        return await act(dict(form.fields), uploads, progress)
 
 
 async def _read_urlencoded(request: Request, limits: FormLimits) -> ReceivedForm:

@@ -23,15 +23,22 @@ from swarmfeed.node.faults import Faults
 from swarmfeed.node.feedsync import FeedSync
 from swarmfeed.node.follower import Follower, FollowTimings
 from swarmfeed.node.followlist import FollowList
+from swarmfeed.node.inbox import NoticeInbox
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.node.mediaqueue import MediaQueue
+from swarmfeed.node.notices import NoticeOutbox
+from swarmfeed.node.pagereader import PageReader
 from swarmfeed.node.publisher import Publisher
 from swarmfeed.node.reachability import Reachability
 from swarmfeed.node.rebuild import IndexRebuilder
 from swarmfeed.node.reconcile import Reconciler
 from swarmfeed.node.signatures import SignatureCache
+from swarmfeed.node.social import SocialEffects
+from swarmfeed.node.socialactions import SocialActions
+from swarmfeed.node.socialservice import Social
 from swarmfeed.node.storage import StorageKeeper
 from swarmfeed.node.torrents import TorrentShelf
+from swarmfeed.node.watch import OriginWatch
 from swarmfeed.push.rendezvous import DhtRendezvous
 from swarmfeed.push.service import PushService
 from swarmfeed.push.types import PushConfig
@@ -65,6 +72,10 @@ class Parts:
     counters: Counters
     storage: StorageKeeper
     peers: AuthorPeers
+    social: Social
+    inbox: NoticeInbox
+    outbox: NoticeOutbox
+    watch: OriginWatch
 
 
 def assemble(
@@ -199,6 +210,22 @@ def assemble(
         stored_head=stored_head,
     )
     feeds.on_head_accepted(push.on_head_stored)
+    effects = SocialEffects(keys, db, shelf, media, clock)
+    feeds.on_posts_stored(effects.posts_stored)
+    publisher.on_posts_indexed(lambda posts: effects.posts_stored(author, posts))
+    outbox = NoticeOutbox(keys, db, push.rpc, push.rendezvous, clock)
+    pages = PageReader(engine, shelf, layout, peers.peers)
+    inbox = NoticeInbox(keys, db, effects, pages, dht, clock, policy=settings.notices_from)
+    watch = OriginWatch(db, effects, pages, dht, settings.poll_interval)
+
+    def take_notice(data: bytes, host: str) -> bytes | tuple[int, str]:
+        verdict = inbox.take(data, host)
+        return verdict if isinstance(verdict, bytes) else (verdict.code, verdict.reason)
+
+    push.notice_handler = take_notice
+    social = Social(
+        db, SocialActions(keys, layout, db, clock), effects, publisher, outbox, follower.unfollow
+    )
     publisher.on_head_signed(push.on_own_head)
     return Parts(
         supervisor=supervisor,
@@ -221,4 +248,8 @@ def assemble(
         counters=counters,
         storage=storage,
         peers=peers,
+        social=social,
+        inbox=inbox,
+        outbox=outbox,
+        watch=watch,
     )

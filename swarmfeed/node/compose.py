@@ -47,17 +47,28 @@ class Composer:
         return self.uploads.start(upload_id or uuid.uuid4().hex)
 
     async def publish(
-        self, text: str, files: Sequence[Upload], progress: UploadProgress
+        self,
+        text: str,
+        files: Sequence[Upload],
+        progress: UploadProgress,
+        *,
+        reply_to: str | None = None,
+        repost_of: str | None = None,
     ) -> StoredPost:
-        """Sign and publish ``text`` with ``files`` (already in a staging folder)."""
-        if not text.strip() and not files:
+        """Sign and publish ``text`` with ``files`` (already in a staging folder).
+
+        ``reply_to`` makes it a reply, ``repost_of`` a repost (a quote when it has text).
+        """
+        if not text.strip() and not files and not repost_of:
             raise InvalidInput("a post needs text or at least one file")
 
         def on_hash(done: int, total: int) -> None:
             UploadTracker.hashing(progress, done, total)
 
         try:
-            signed = await self.node.create_post(text, files, on_hash)
+            signed = await self.node.create_post(
+                text, files, on_hash, reply_to=reply_to, repost_of=repost_of
+            )
         except Exception as exc:
             progress.phase, progress.error = "failed", str(exc)
             raise

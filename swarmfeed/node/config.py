@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     """UDP port of the push channel; None: the BitTorrent listen port + 1; 0: any free port."""
     push_max_children: int = Field(default=8, ge=1, le=64)
     """Subscribers accepted per author: the fan-out of every new head (protocol.md §11)."""
+    notices_from: Literal["everyone", "followed"] = "everyone"
+    """Whose notices (replies, reposts, mentions, likes) are taken: ``followed`` refuses the
+    rest (protocol.md §11.8)."""
     profile_name: str = ""
     profile_bio: str = ""
     auto_fetch_max_bytes: Size = DEFAULT_MAX_POST_BYTES

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from swarmfeed.core import bencoding
@@ -24,6 +24,7 @@ from swarmfeed.core.feed import (
     decode_head_value,
     judge_head,
 )
+from swarmfeed.core.posts import SignedPost
 from swarmfeed.core.sync import ChainWalk, FetchPage, HeldPage, WalkLimits
 from swarmfeed.engine.engine import Engine
 from swarmfeed.errors import InvalidInput, RolledBack, Superseded, WrongAuthor
@@ -76,6 +77,7 @@ class FeedSync:
         self._head_listeners: list[Callable[[str, MutableItem], None]] = []
         self._newer: dict[str, asyncio.Event] = {}
         self._abandoned: dict[str, set[str]] = {}
+        self._posts_listeners: list[Callable[[str, Sequence[SignedPost]], None]] = []
 
     def on_head_accepted(self, listener: Callable[[str, MutableItem], None]) -> None:
         """Call ``listener(author, item)`` after a newer verified head of an author is stored."""
@@ -95,6 +97,10 @@ class FeedSync:
         event = self._newer.get(author)
         if event is not None:
             event.set()
+
+    def on_posts_stored(self, listener: Callable[[str, Sequence[SignedPost]], None]) -> None:
+        """Call ``listener(author, posts)`` after a page's new posts are stored."""
+        self._posts_listeners.append(listener)
 
     async def accept_head(self, author: str, item: MutableItem) -> bool:
         """Verify ``item`` as the head of ``author`` and store the pages it leads to.
@@ -224,13 +230,15 @@ class FeedSync:
             )
         )
         if page.profile is not None:
-            self.db.feeds.set_profile(author, page.profile.name, page.profile.bio)
+            self.db.feeds.set_profile(author, page.profile.name, page.profile.bio, page.last_seq)
         if replaced is not None and replaced.infohash != infohash:
             # A newer version of a not-yet-full page supersedes the one we seeded.
             self.shelf.discard(replaced.infohash)
             self.db.torrents.remove(replaced.infohash)
         self.media.offer(author, page.posts, now)  # also media a crash kept from its row
         self.faults.reached("sync:page-stored")
+        for listener in self._posts_listeners:
+            listener(author, added)
         for signed in added:
             self.events.publish(PostAdded(signed.id, author, signed.post.seq))
         log.info("stored page %d of %s: %d new posts", page.index, author[:16], len(added))

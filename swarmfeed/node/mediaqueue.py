@@ -217,6 +217,12 @@ class MediaQueue:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def cancel(self, infohash: str) -> None:
+        """Stop a running fetch of ``infohash`` (its post was deleted or its author blocked)."""
+        task = self._running.get(infohash)
+        if task is not None:
+            task.cancel()
+
     def running(self) -> int:
         """Return how many fetches run now."""
         return len(self._running)
@@ -244,7 +250,7 @@ class MediaQueue:
                 continue
             if not may_start(len(self._running), row.priority, self.budget):
                 continue
-            stored = self.db.posts.get(row.post_id)
+            stored = self.db.find_post(row.post_id)  # a reposted original may be foreign
             if stored is None or stored.signed.post.media is None:
                 self.db.media.set_state(
                     row.infohash, MediaState.REFUSED, int(self.clock()), reason="post is gone"

@@ -72,6 +72,8 @@ class NodeStatus:
     """The push channel's UDP endpoint."""
     push_own_messages: int = 0
     """Push messages sent for heads our own author signed (the fan-out at work)."""
+    unread_notifications: int = 0
+    """Notifications (replies, reposts, mentions, likes) not seen yet."""
 
 
 class Node:
@@ -117,6 +119,10 @@ class Node:
         self.counters = parts.counters
         self.storage = parts.storage
         self.peers = parts.peers
+        self.social = parts.social
+        self.inbox = parts.inbox
+        self.outbox = parts.outbox
+        self.watch = parts.watch
         self.started_at = 0.0
 
     @classmethod
@@ -145,11 +151,15 @@ class Node:
         self.media.offer_missing(self.db.follows.authors())
         await self.reconciler.run()
         await self.publisher.prepare()
+        self.social.start()
         self.storage.enforce()
         self.peers.hold(self.author)
         self.media.start()
         self.follower.start()
         await self.push.start()
+        self.supervisor.spawn("notice-outbox", self.outbox.run)
+        self.supervisor.spawn("notice-inbox", self.inbox.run)
+        self.supervisor.spawn("origin-watch", self.watch.run)
         self.supervisor.spawn("push-follows", self._track_follows)
         self.peers.start()
         self.supervisor.spawn("own-head-republish", self._own_head_loop)
@@ -208,14 +218,22 @@ class Node:
     # services used by the API and the web UI -------------------------------------------------
 
     async def create_post(
-        self, text: str, uploads: Sequence[Upload] = (), progress: Progress | None = None
+        self,
+        text: str,
+        uploads: Sequence[Upload] = (),
+        progress: Progress | None = None,
+        *,
+        reply_to: str | None = None,
+        repost_of: str | None = None,
     ) -> SignedPost:
-        """Publish a post by this node's author."""
-        return await self.publisher.publish(text, uploads, progress)
+        """Publish a post (a reply to ``reply_to``, a repost of ``repost_of``) by our author."""
+        return await self.social.post(
+            text, uploads, progress, reply_to=reply_to, repost_of=repost_of
+        )
 
     def post(self, post_id: str) -> StoredPost:
-        """Return a stored post or raise NotFound."""
-        stored = self.db.posts.get(post_id.lower())
+        """Return a stored post (of a followed, our own or a foreign log) or raise NotFound."""
+        stored = self.db.find_post(post_id.lower())
         if stored is None:
             raise NotFound(f"no post with id {post_id}")
         return stored
@@ -227,8 +245,8 @@ class Node:
     def author_posts(
         self, author: str, limit: int = 50, before: Cursor | None = None
     ) -> list[StoredPost]:
-        """Return the stored posts of ``author``, newest first."""
-        return self.db.posts.timeline([author], limit, before)
+        """Return the stored posts of ``author``, newest first (muting hides from timelines)."""
+        return self.db.posts.timeline([author], limit, before, hide_muted=False)
 
     def follow(self, author: bytes, kind: FollowKind = FollowKind.FOLLOW) -> bool:
         """Follow ``author`` as ``kind``; return False if already followed (its kind is set)."""
@@ -288,6 +306,7 @@ class Node:
             head_put=self.reach.head_put,
             push_endpoint=self.push.endpoint,
             push_own_messages=self.push.stats().own_pushes,
+            unread_notifications=self.db.notifications.unread(),
         )
 
     def peer_addresses(self) -> tuple[tuple[str, int], ...]:

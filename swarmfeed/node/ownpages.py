@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from swarmfeed.core.authoring import Blocked
 from swarmfeed.core.bep44 import MutableItem
 from swarmfeed.core.feed import (
     PAGE_CAPACITY,
     FeedPage,
+    HeadPointer,
     Profile,
     decode_head_value,
     decode_page,
     next_page,
+    page_sha256,
     verify_page,
 )
 from swarmfeed.core.identity import KeyPair
@@ -43,6 +45,12 @@ class NewestPage:
     infohash: str
     rebuilt: bool = False
     """True when it had to be rebuilt from the posts (its infohash may be new)."""
+
+    def pointer(self) -> HeadPointer:
+        """Return the head value naming this page (with the SHA-256 of its bytes)."""
+        return HeadPointer(
+            bytes.fromhex(self.infohash), self.page.last_seq + 1, page_sha256(self.page.encode())
+        )
 
 
 class OwnPages:
@@ -137,7 +145,14 @@ class OwnPages:
         page = self.newest.page if self.newest else None
         infohash = self.newest.infohash if self.newest else None
         for position, signed in enumerate(posts):
-            page = next_page(page, bytes.fromhex(infohash) if infohash else None, signed, profile)
+            prev_sha = await self._prev_sha256(page) if page is not None else None
+            page = next_page(
+                page,
+                bytes.fromhex(infohash) if infohash else None,
+                signed,
+                profile,
+                prev_sha256=prev_sha,
+            )
             if page.is_full or position == len(posts) - 1:
                 created = await self.shelf.seed_page(page)
                 infohash = created.infohash.hex()
@@ -183,9 +198,29 @@ class OwnPages:
         page = FeedPage(
             self.keys.public_key, index, first, PAGE_CAPACITY, prev, tuple(posts), profile
         )
-        if page.is_full:
-            page = FeedPage(page.author, index, first, PAGE_CAPACITY, prev, page.posts, None)
-        return page
+        if page.version >= 2:
+            # Version 2 pages name their predecessor's bytes too, and carry no profile.
+            prevh = await self._page_sha256(index - 1) if index > 0 else None
+            return replace(page, profile=None, prevh=prevh)
+        return replace(page, profile=None) if page.is_full else page
+
+    async def _prev_sha256(self, page: FeedPage) -> bytes | None:
+        """Return the SHA-256 of the page before ``page`` when appending may need it.
+
+        Only a version 1 page that a version 2 post joins needs it (protocol.md §5).
+        """
+        if page.version >= 2 or page.index == 0 or page.is_full:
+            return None
+        return await self._page_sha256(page.index - 1)
+
+    async def _page_sha256(self, index: int) -> bytes:
+        """Return the SHA-256 of the bytes of our full page ``index`` (rebuilt if lost)."""
+        infohash = (await self._page_infohash(index)).hex()
+        data = self.shelf.page_bytes(infohash)
+        if data is None:
+            page = await self._rebuild(index, (index + 1) * PAGE_CAPACITY, None)
+            return page_sha256(page.encode())
+        return page_sha256(data)
 
     async def _page_infohash(self, index: int) -> bytes:
         """Return the infohash of our full page ``index`` (rebuilt and seeded if unknown)."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from swarmfeed.core import bencoding
+from swarmfeed.core import bencoding, kinds
 from swarmfeed.core.authoring import (
     Blocked,
     NotReady,
@@ -25,15 +25,17 @@ from swarmfeed.core.authoring import (
 )
 from swarmfeed.core.bep44 import MutableItem, sign_item
 from swarmfeed.core.budget import Priority
+from swarmfeed.core.drafts import Draft
 from swarmfeed.core.feed import (
     HeadPointer,
     Profile,
     encode_head_value,
 )
 from swarmfeed.core.identity import KeyPair
+from swarmfeed.core.kinds import ProfileInfo
 from swarmfeed.core.media import guess_mime
 from swarmfeed.core.paths import check_component
-from swarmfeed.core.posts import MAX_CREATED, MediaFile, MediaRef, Post, SignedPost, sign_post
+from swarmfeed.core.posts import MAX_CREATED, MediaFile, MediaRef, SignedPost, sign_post
 from swarmfeed.dht.client import DhtClient, PutResult
 from swarmfeed.errors import InvalidInput, TooLarge, UnsafePath
 from swarmfeed.node.events import EventBus, PostAdded
@@ -114,6 +116,7 @@ class Publisher:
         self.state = "starting"
         """``ready``, or why publishing waits or is refused (shown in /api/status)."""
         self._head_listeners: list[Callable[[MutableItem], None]] = []
+        self._index_listeners: list[Callable[[Sequence[SignedPost]], None]] = []
 
     # state -----------------------------------------------------------------------------------
 
@@ -170,7 +173,7 @@ class Publisher:
                 await self._append_and_sign(found)
             elif newest is not None and newest.rebuilt:
                 log.warning("the newest page was rebuilt from the signed posts; signing its head")
-                await self._sign_head(HeadPointer(bytes.fromhex(newest.infohash), plan.published))
+                await self._sign_head(newest.pointer())
             self.state = "ready"
             self._ready.set()
 
@@ -190,9 +193,18 @@ class Publisher:
     # posting ---------------------------------------------------------------------------------
 
     async def publish(
-        self, text: str, uploads: Sequence[Upload] = (), progress: Progress | None = None
+        self,
+        draft: str | Draft,
+        uploads: Sequence[Upload] = (),
+        progress: Progress | None = None,
     ) -> SignedPost:
-        """Sign a new post with ``uploads`` as its media bundle and publish the new head."""
+        """Sign a new post (``draft``, or a text) with ``uploads`` as its media bundle, publish.
+
+        The first publication after a profile is configured (``--name``) also carries that
+        profile as a profile entry, unless the author published one already.
+        """
+        if isinstance(draft, str):
+            draft = Draft(draft)
         total = sum(upload.path.stat().st_size for upload in uploads)
         if total > self.max_upload_bytes:
             raise TooLarge(f"media of {total} bytes is over the {self.max_upload_bytes}-byte limit")
@@ -202,31 +214,47 @@ class Publisher:
             media = await self._bundle_media(seq, uploads, progress) if uploads else None
             self.faults.reached("publish:media-bundled")
             created = min(max(int(self.clock()), 0), MAX_CREATED)
-            post = Post(self.keys.public_key, seq, created, text, media)
-            signed = sign_post(post, self.keys)
-            self.log_files.write_post(signed)
+            signed = sign_post(draft.post(self.keys.public_key, seq, created, media), self.keys)
+            entries = [signed, *self._configured_profile(seq + 1, created, draft)]
+            for entry in entries:
+                self.log_files.write_post(entry)
             self.faults.reached("publish:post-written")
-            await self._append_and_sign([signed])
-        self.events.publish(PostAdded(signed.id, self.author, seq))
-        log.info("published post %s (seq %d)", signed.id, seq)
+            await self._append_and_sign(entries)
+        for entry in entries:
+            self.events.publish(PostAdded(entry.id, self.author, entry.post.seq))
+        log.info("published %s %s (seq %d)", draft.kind, signed.id, seq)
         return signed
+
+    def _configured_profile(self, seq: int, created: int, draft: Draft) -> list[SignedPost]:
+        """Return the configured profile as an entry at ``seq`` if none was published yet."""
+        if self.profile is None or draft.kind == kinds.PROFILE:
+            return []
+        if self.db.posts.latest_of_kind(self.author, kinds.PROFILE) is not None:
+            return []
+        info = ProfileInfo(self.profile.name, self.profile.bio)
+        entry = Draft(kind=kinds.PROFILE, profile=info)
+        return [sign_post(entry.post(self.keys.public_key, seq, created, None), self.keys)]
+
+    def on_posts_indexed(self, listener: Callable[[Sequence[SignedPost]], None]) -> None:
+        """Call ``listener(posts)`` after our new posts are in the index."""
+        self._index_listeners.append(listener)
 
     async def _append_and_sign(self, posts: Sequence[SignedPost]) -> None:
         """Append written posts to the newest page(s), seed them, index them, sign the head."""
         replaced = self.pages.newest_replaceable()
-        newest = await self.pages.append(posts, self.profile)
+        newest = await self.pages.append(posts, None)
         self.faults.reached("publish:page-seeded")
         now = int(self.clock())
         self.db.posts.add(list(posts), now)
         self.index_media(posts)
-        if self.profile:
-            self.db.feeds.set_profile(self.author, self.profile.name, self.profile.bio)
         self.faults.reached("publish:index-updated")
-        await self._sign_head(HeadPointer(bytes.fromhex(newest.infohash), newest.page.last_seq + 1))
+        await self._sign_head(newest.pointer())
         if replaced is not None and replaced != newest.infohash:
             # Only now, with the head naming its successor on disk, is the old version unused.
             self.pages.drop(replaced)
         self.faults.reached("publish:old-page-dropped")
+        for listener in self._index_listeners:
+            listener(posts)
 
     def index_media(self, posts: Sequence[SignedPost]) -> None:
         """Record the media of our own ``posts`` as complete bundles we seed."""

@@ -81,6 +81,23 @@ class PostView(BaseModel):
     verified: bool
     verification: str
     media: MediaView | None
+    reply_to: str | None = None
+    """The id of the post this one replies to."""
+    reply_author: str | None = None
+    repost_of: PostView | None = None
+    """The original a repost (or quote) shows, verified under its own author."""
+    likes: int | None = None
+    """How many liked it: our own posts only (likes are sealed to the author)."""
+    liked_by: list[str] | None = None
+    """Who liked it (our own posts only)."""
+    liked: bool = False
+    """Whether our author liked it."""
+    deleted: bool = False
+    """Its author deleted it (shown only where it is asked for by id)."""
+    unsupported: str | None = None
+    """Why this node shows it without acting on it (a kind or version it does not know)."""
+    replies: int = 0
+    """Replies this node holds."""
 
 
 class TimelineView(BaseModel):
@@ -172,6 +189,8 @@ class StatusView(BaseModel):
     to_restore: int = 0
     dht_packets_out: int = 0
     """DHT packets the BitTorrent session sent since the node started."""
+    unread_notifications: int = 0
+    """Notifications not seen yet (the web UI's badge)."""
 
 
 def reachability_view(status: NodeStatus) -> ReachabilityView | None:
@@ -228,6 +247,7 @@ def status_view(status: NodeStatus) -> StatusView:
         restored=session.restored,
         to_restore=session.to_restore,
         dht_packets_out=session.dht_packets_out,
+        unread_notifications=status.unread_notifications,
     )
 
 
@@ -302,7 +322,7 @@ def health_view(node: Node) -> HealthView:
     return HealthView(ok=health.ok, reasons=list(health.reasons), uptime=node.uptime())
 
 
-def post_view(node: Node, stored: StoredPost) -> PostView:
+def post_view(node: Node, stored: StoredPost, depth: int = 0) -> PostView:
     """Describe a stored post, re-verifying its signature and adding media progress."""
     signed = stored.signed
     post = signed.post
@@ -312,6 +332,15 @@ def post_view(node: Node, stored: StoredPost) -> PostView:
         "signature valid for the author key" if verified else f"signature invalid: {problem}"
     )
     profile = node.db.feeds.profile(post.author.hex())
+    author = post.author.hex()
+    own = author == node.author
+    likes = node.db.likes.of(signed.id) if own else []
+    original = post.original
+    repost_of = None
+    if original is not None and depth < 2:
+        held = node.db.find_post(original.id) or StoredPost(original, stored.received)
+        if not node.db.blocks.blocked(original.post.author.hex()):
+            repost_of = post_view(node, held, depth + 1)
     return PostView(
         id=signed.id,
         author=post.author.hex(),
@@ -325,6 +354,15 @@ def post_view(node: Node, stored: StoredPost) -> PostView:
         verified=verified,
         verification=verification,
         media=media_view(node, stored),
+        reply_to=post.reply_to.hex_id if post.reply_to else None,
+        reply_author=post.reply_to.author.hex() if post.reply_to else None,
+        repost_of=repost_of,
+        likes=len(likes) if own else None,
+        liked_by=[like.liker for like in likes] if own else None,
+        liked=node.db.likes.own(signed.id) is not None,
+        deleted=node.db.tombstones.deleted(signed.id, author),
+        unsupported=post.unsupported,
+        replies=node.db.count_replies(signed.id),
     )
 
 

@@ -33,6 +33,7 @@ from swarmfeed.push.udp import Address, Datagrams, Handler, open_udp
 log = logging.getLogger("swarmfeed.push")
 
 Bind = Callable[[Handler], Awaitable[Datagrams]]
+NoticeHandler = Callable[[bytes, str], "bytes | tuple[int, str]"]
 
 
 class PushService:
@@ -76,6 +77,8 @@ class PushService:
             burst=config.relay_burst,
         )
         self._links: dict[bytes, AuthorLink] = {}
+        self.notice_handler: NoticeHandler | None = None
+        """Judges a notice for our author: our ack, or the error code and text (§11.8)."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._confirming: dict[bytes, asyncio.Task[None]] = {}
 
@@ -191,9 +194,32 @@ class PushService:
             self.holder.on_unsubscribe(query, addr, size)
         elif isinstance(query, wire.Push):
             self._on_push(query, addr)
+        elif isinstance(query, wire.NoticeQuery) and self.notice_handler is not None:
+            self._on_notice(query, addr, size)
         else:
             error = wire.ErrorMessage(query.tid, wire.ERROR_METHOD_UNKNOWN, "method unknown")
             self.rpc.reply(addr, error, request_size=size, proven=False)
+
+    def _on_notice(self, query: wire.NoticeQuery, addr: Address, size: int) -> None:
+        """Answer a notice: a token first (as for ``sub``), then our author's verdict (§11.8)."""
+        assert self.notice_handler is not None
+        now = self.clock()
+        tokens = self.holder.tokens
+        if not tokens.valid(query.token, addr, now):
+            answer = wire.Reply(query.tid, token=tokens.issue(addr, now))
+            self.rpc.reply(addr, answer, request_size=size, proven=False)
+            return
+        if query.recipient != self.own_key:
+            error = wire.ErrorMessage(query.tid, wire.ERROR_NOT_AUTHOR, "not the author's node")
+            self.rpc.reply(addr, error, request_size=size, proven=True)
+            return
+        verdict = self.notice_handler(query.notice, addr[0])
+        if isinstance(verdict, bytes):
+            self.rpc.reply(addr, wire.Reply(query.tid, ack=verdict), request_size=size, proven=True)
+        else:
+            code, text = verdict
+            error = wire.ErrorMessage(query.tid, code, text[: wire.MAX_ERROR_TEXT_BYTES])
+            self.rpc.reply(addr, error, request_size=size, proven=True)
 
     def _on_push(self, push: wire.Push, addr: Address) -> None:
         """Take a pushed head: only from a parent; verified, relayed, offered to the follower."""

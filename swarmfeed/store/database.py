@@ -11,27 +11,41 @@ import sqlite3
 from pathlib import Path
 
 from swarmfeed.core.budget import Priority
+from swarmfeed.store.blocks import BlockRow, BlockTable
 from swarmfeed.store.feeds import FeedTable, HeadRow, PageRow
 from swarmfeed.store.follows import FollowRow, FollowTable
+from swarmfeed.store.foreign import ForeignPostTable
+from swarmfeed.store.inbox import InboxTable
+from swarmfeed.store.likes import LikeRow, LikeTable
 from swarmfeed.store.media import MEDIA_USAGE_SCHEMA, MediaRow, MediaState, MediaTable
+from swarmfeed.store.notifications import NotificationRow, NotificationTable
+from swarmfeed.store.outbox import OutboxRow, OutboxTable
 from swarmfeed.store.posts import Cursor, PostTable, StoredPost
+from swarmfeed.store.profiles import ProfileRow, ProfileTable
+from swarmfeed.store.social import SOCIAL_SCHEMA
 from swarmfeed.store.sqlite import Connection, DatabaseError, rebuild_hint
+from swarmfeed.store.tombstones import TombstoneTable
 from swarmfeed.store.torrents import TorrentRow, TorrentTable
 
 __all__ = [
+    "BlockRow",
     "Cursor",
     "Database",
     "DatabaseError",
     "FollowRow",
     "HeadRow",
+    "LikeRow",
     "MediaRow",
     "MediaState",
+    "NotificationRow",
+    "OutboxRow",
     "PageRow",
+    "ProfileRow",
     "StoredPost",
     "TorrentRow",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = (
     """
@@ -46,6 +60,14 @@ CREATE TABLE IF NOT EXISTS posts (
     text TEXT NOT NULL,
     media_infohash TEXT,
     raw BLOB NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'post',
+    supported INTEGER NOT NULL DEFAULT 1,
+    reply_to TEXT,
+    reply_author TEXT,
+    repost_of TEXT,
+    repost_author TEXT,
+    target TEXT,
+    pending INTEGER NOT NULL DEFAULT 0,
     UNIQUE (author, seq)
 );
 CREATE INDEX IF NOT EXISTS posts_by_sort ON posts (sort_time DESC, created DESC, seq DESC, id DESC);
@@ -53,6 +75,9 @@ CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author, seq DESC);
 CREATE INDEX IF NOT EXISTS posts_by_author_time
     ON posts (author, sort_time DESC, created DESC, seq DESC, id DESC);
 CREATE INDEX IF NOT EXISTS posts_by_media ON posts (media_infohash);
+CREATE INDEX IF NOT EXISTS posts_by_reply ON posts (reply_to) WHERE reply_to IS NOT NULL;
+CREATE INDEX IF NOT EXISTS posts_by_repost ON posts (repost_of) WHERE repost_of IS NOT NULL;
+CREATE INDEX IF NOT EXISTS posts_pending ON posts (pending) WHERE pending = 1;
 CREATE TABLE IF NOT EXISTS follows (
     author TEXT PRIMARY KEY,
     added INTEGER NOT NULL,
@@ -83,7 +108,12 @@ CREATE TABLE IF NOT EXISTS pages (
 CREATE TABLE IF NOT EXISTS profiles (
     author TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    bio TEXT NOT NULL
+    bio TEXT NOT NULL,
+    seq INTEGER NOT NULL DEFAULT -1,
+    links TEXT NOT NULL DEFAULT '',
+    pay_kind TEXT,
+    pay_address TEXT,
+    avatar_post TEXT
 );
 CREATE TABLE IF NOT EXISTS torrents (
     infohash TEXT PRIMARY KEY,
@@ -111,6 +141,7 @@ CREATE INDEX IF NOT EXISTS media_queue ON media (state, priority DESC, sort_time
 CREATE INDEX IF NOT EXISTS media_by_author ON media (author, state);
 """
     + MEDIA_USAGE_SCHEMA
+    + SOCIAL_SCHEMA
 )
 
 # Version 2 had no follow kinds (mirrors), no record of requests and no media usage totals.
@@ -118,6 +149,24 @@ _COLUMNS_3 = (
     ("follows", "kind", "TEXT NOT NULL DEFAULT 'follow'"),
     ("media", "requests", "INTEGER NOT NULL DEFAULT 0"),
     ("media", "last_requested", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+# Version 3 knew only the kind "post" (protocol version 1): no threads, reposts, deletes, likes,
+# notices or blocks, and profiles had a name and a bio only.
+_COLUMNS_4 = (
+    ("posts", "kind", "TEXT NOT NULL DEFAULT 'post'"),
+    ("posts", "supported", "INTEGER NOT NULL DEFAULT 1"),
+    ("posts", "reply_to", "TEXT"),
+    ("posts", "reply_author", "TEXT"),
+    ("posts", "repost_of", "TEXT"),
+    ("posts", "repost_author", "TEXT"),
+    ("posts", "target", "TEXT"),
+    ("posts", "pending", "INTEGER NOT NULL DEFAULT 0"),
+    ("profiles", "seq", "INTEGER NOT NULL DEFAULT -1"),
+    ("profiles", "links", "TEXT NOT NULL DEFAULT ''"),
+    ("profiles", "pay_kind", "TEXT"),
+    ("profiles", "pay_address", "TEXT"),
+    ("profiles", "avatar_post", "TEXT"),
 )
 
 # Version 1 ordered timelines by the author's `created` alone (a hostile value sorted first
@@ -141,6 +190,14 @@ class Database:
         self.feeds = FeedTable(self._conn)
         self.media = MediaTable(self._conn)
         self.torrents = TorrentTable(self._conn)
+        self.foreign = ForeignPostTable(self._conn)
+        self.tombstones = TombstoneTable(self._conn)
+        self.likes = LikeTable(self._conn)
+        self.notifications = NotificationTable(self._conn)
+        self.blocks = BlockTable(self._conn)
+        self.outbox = OutboxTable(self._conn)
+        self.inbox = InboxTable(self._conn)
+        self.profiles = ProfileTable(self._conn)
         try:
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -167,6 +224,8 @@ class Database:
             self._conn.script(_MIGRATE_1_TO_2)
         if version in (1, 2):
             self._add_columns(tables, _COLUMNS_3)
+        if version in (1, 2, 3):
+            self._add_columns(tables, _COLUMNS_4)
         # executescript commits on its own; every statement is idempotent.
         self._conn.script(_SCHEMA)
         if version == 2:
@@ -229,14 +288,42 @@ class Database:
         return int(total) == 0
 
     def forget_author(self, author: str) -> list[str]:
-        """Drop everything known of ``author``; return the infohashes of its torrents."""
-        torrents = [row.infohash for row in self.torrents.rows(author)]
-        self.media.remove_author(author)
+        """Drop everything known of ``author``; return the infohashes of its torrents.
+
+        Media of the author's posts that a followed author's repost still embeds stays (its
+        post stays in the foreign posts): it is held for the repost now.
+        """
+        kept = self.foreign.held_media(author)
+        torrents = [row.infohash for row in self.torrents.rows(author) if row.infohash not in kept]
+        self.media.remove_author(author, keep=kept)
         self.posts.remove_author(author)
         self.feeds.forget(author)
         for infohash in torrents:
             self.torrents.remove(infohash)
         return torrents
+
+    def media_of_reposted(self, author: str) -> list[str]:
+        """Return the media infohashes held for reposts of ``author``'s posts."""
+        rows = self._conn.query(
+            "SELECT DISTINCT m.infohash FROM media m JOIN posts p ON p.repost_of = m.post_id"
+            " WHERE p.repost_author = ?",
+            (author,),
+        )
+        return [str(row[0]) for row in rows]
+
+    def count_replies(self, post_id: str) -> int:
+        """Return how many replies to ``post_id`` are held (followed logs and foreign posts)."""
+        return int(
+            self._conn.scalar(
+                "SELECT (SELECT COUNT(*) FROM posts WHERE reply_to = ?)"
+                " + (SELECT COUNT(*) FROM foreign_posts WHERE reply_to = ?)",
+                (post_id, post_id),
+            )
+        )
+
+    def find_post(self, post_id: str) -> StoredPost | None:
+        """Return the post ``post_id`` from the followed logs, else from the foreign posts."""
+        return self.posts.get(post_id) or self.foreign.get(post_id)
 
     def query(self, sql: str, args: tuple[object, ...] = ()) -> list[object]:
         """Run a read query (diagnostics and tests)."""

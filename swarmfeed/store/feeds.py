@@ -98,13 +98,18 @@ class FeedTable:
                 ),
             )
 
-    def set_profile(self, author: str, name: str, bio: str) -> None:
-        """Store the latest profile an author published."""
+    def set_profile(self, author: str, name: str, bio: str, seq: int = -1) -> None:
+        """Store the profile of an author's newest version-1 page (``seq``: its last post).
+
+        A profile entry (version 2) with a higher seq wins over it (store/profiles.py).
+        """
         with self._db.tx() as cur:
             cur.execute(
-                "INSERT INTO profiles (author, name, bio) VALUES (?, ?, ?)"
-                " ON CONFLICT (author) DO UPDATE SET name = excluded.name, bio = excluded.bio",
-                (author, name, bio),
+                "INSERT INTO profiles (author, name, bio, seq) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (author) DO UPDATE SET name = excluded.name, bio = excluded.bio,"
+                " seq = excluded.seq, links = '', pay_kind = NULL, pay_address = NULL,"
+                " avatar_post = NULL WHERE excluded.seq >= profiles.seq",
+                (author, name, bio, seq),
             )
 
     def profile(self, author: str) -> tuple[str, str] | None:

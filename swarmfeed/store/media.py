@@ -8,7 +8,7 @@ with the number of authors, not of posts.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -277,13 +277,18 @@ class MediaTable:
         )
         return [_row(row) for row in rows]
 
-    def remove_author(self, author: str) -> list[str]:
-        """Forget every bundle of ``author``; return their infohashes."""
+    def remove_author(self, author: str, keep: Collection[str] = ()) -> list[str]:
+        """Forget every bundle of ``author`` but those in ``keep``; return their infohashes."""
         with self._db.tx() as cur:
             cur.execute("SELECT infohash FROM media WHERE author = ?", (author,))
-            gone = [str(row[0]) for row in cur.fetchall()]
-            cur.execute("DELETE FROM media WHERE author = ?", (author,))
+            gone = [str(row[0]) for row in cur.fetchall() if str(row[0]) not in keep]
+            cur.executemany("DELETE FROM media WHERE infohash = ?", [(ih,) for ih in gone])
         return gone
+
+    def remove(self, infohash: str) -> None:
+        """Forget the bundle ``infohash``."""
+        with self._db.tx() as cur:
+            cur.execute("DELETE FROM media WHERE infohash = ?", (infohash,))
 
 
 def _values(row: MediaRow) -> tuple[Any, ...]:

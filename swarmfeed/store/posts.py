@@ -6,12 +6,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from swarmfeed.core import kinds
 from swarmfeed.core.budget import order_time
 from swarmfeed.core.posts import SignedPost, decode_post
+from swarmfeed.store.social import derive
 from swarmfeed.store.sqlite import Connection, marks
 
 Cursor = tuple[int, int, int, str]
 """A timeline position: (sort time, created, seq, post id) of the last post shown."""
+
+SHOWN = (
+    "(p.kind IN ('post', 'reply', 'repost') OR p.supported = 0)"
+    " AND NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.target = p.id AND t.author = p.author)"
+    " AND (p.repost_of IS NULL OR p.text != '' OR NOT EXISTS (SELECT 1 FROM tombstones t"
+    " WHERE t.target = p.repost_of AND t.author = p.repost_author))"
+    " AND (p.repost_author IS NULL OR p.repost_author NOT IN (SELECT author FROM blocks))"
+)
+"""What a listing shows of the posts aliased ``p``: posts, replies and reposts (and kinds this
+reader does not know), not deleted, not plain reposts of a deleted post, nothing of a blocked
+or muted author inside a repost."""
+NOT_MUTED = " AND p.author NOT IN (SELECT author FROM blocks)"
+assert kinds.SHOWN_KINDS == ("post", "reply", "repost")
+
+
+def needs_effects(signed: SignedPost) -> bool:
+    """Return whether storing ``signed`` does more than index it (node/social applies it)."""
+    post = signed.post
+    return post.supported and (
+        post.kind != kinds.POST or post.media is not None or bool(post.mentions)
+    )
 
 
 @dataclass(frozen=True)
@@ -50,9 +73,12 @@ class PostTable:
         with self._db.tx() as cur:
             for signed in posts:
                 post = signed.post
+                derived = derive(signed)
                 cur.execute(
                     "INSERT OR IGNORE INTO posts (id, author, seq, created, received, sort_time,"
-                    " text, media_infohash, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " text, media_infohash, raw, kind, supported, reply_to, reply_author,"
+                    " repost_of, repost_author, target, pending)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         signed.id,
                         post.author.hex(),
@@ -63,6 +89,14 @@ class PostTable:
                         post.text,
                         post.media.infohash.hex() if post.media else None,
                         signed.encode(),
+                        derived.kind,
+                        int(derived.supported),
+                        derived.reply_to,
+                        derived.reply_author,
+                        derived.repost_of,
+                        derived.repost_author,
+                        derived.target,
+                        int(needs_effects(signed)),
                     ),
                 )
                 if cur.rowcount:
@@ -130,27 +164,77 @@ class PostTable:
             return int(cur.rowcount)
 
     def timeline(
-        self, authors: Sequence[str], limit: int, before: Cursor | None = None
+        self,
+        authors: Sequence[str],
+        limit: int,
+        before: Cursor | None = None,
+        *,
+        hide_muted: bool = True,
     ) -> list[StoredPost]:
-        """Return posts of ``authors``, newest first, strictly after the ``before`` cursor."""
+        """Return shown posts of ``authors``, newest first, strictly after ``before``.
+
+        Likes, deletes and profiles act on other data and are not listed; deleted posts and
+        plain reposts of deleted posts are hidden, and so are muted authors (``hide_muted``).
+        """
         if not authors:
             return []
         args: list[object] = list(authors)
         cursor_sql = ""
         if before is not None:
-            cursor_sql = " AND (sort_time, created, seq, id) < (?, ?, ?, ?)"
+            cursor_sql = " AND (p.sort_time, p.created, p.seq, p.id) < (?, ?, ?, ?)"
             args += list(before)
         args.append(limit)
         # One author: its own (author, sort time) index. Several: walk the global sort index
         # and filter; SQLite would otherwise collect every post of every author and sort them
         # (50 ms at 100,000 posts instead of 0.1 ms).
-        source = "posts" if len(authors) == 1 else "posts INDEXED BY posts_by_sort"
+        source = "posts p" if len(authors) == 1 else "posts p INDEXED BY posts_by_sort"
+        muted = NOT_MUTED if hide_muted else ""
         rows = self._db.query(
-            f"SELECT raw, received FROM {source} WHERE author IN ({marks(authors)}){cursor_sql}"  # noqa: S608
-            " ORDER BY sort_time DESC, created DESC, seq DESC, id DESC LIMIT ?",
+            f"SELECT p.raw, p.received FROM {source} WHERE p.author IN ({marks(authors)})"  # noqa: S608
+            f"{cursor_sql} AND {SHOWN}{muted}"
+            " ORDER BY p.sort_time DESC, p.created DESC, p.seq DESC, p.id DESC LIMIT ?",
             args,
         )
         return [_stored(row) for row in rows]
+
+    # kinds ---------------------------------------------------------------------------------
+
+    def pending(self, limit: int = 256) -> list[StoredPost]:
+        """Return stored posts whose effects are not applied yet (oldest first)."""
+        rows = self._db.query(
+            "SELECT raw, received FROM posts WHERE pending = 1 ORDER BY rowid LIMIT ?", (limit,)
+        )
+        return [_stored(row) for row in rows]
+
+    def applied(self, post_ids: Sequence[str]) -> None:
+        """Record that the effects of ``post_ids`` are applied."""
+        with self._db.tx() as cur:
+            cur.executemany("UPDATE posts SET pending = 0 WHERE id = ?", [(i,) for i in post_ids])
+
+    def replies(self, post_id: str, limit: int) -> list[StoredPost]:
+        """Return shown replies to ``post_id`` (oldest first)."""
+        rows = self._db.query(
+            f"SELECT p.raw, p.received FROM posts p WHERE p.reply_to = ? AND {SHOWN}"  # noqa: S608
+            " ORDER BY p.sort_time, p.id LIMIT ?",
+            (post_id, limit),
+        )
+        return [_stored(row) for row in rows]
+
+    def reposts_of(self, post_id: str) -> list[StoredPost]:
+        """Return the stored reposts and quotes whose original is ``post_id``."""
+        rows = self._db.query(
+            "SELECT raw, received FROM posts WHERE repost_of = ? ORDER BY rowid", (post_id,)
+        )
+        return [_stored(row) for row in rows]
+
+    def latest_of_kind(self, author: str, kind: str) -> StoredPost | None:
+        """Return the newest stored post of ``kind`` by ``author``."""
+        rows = self._db.query(
+            "SELECT raw, received FROM posts WHERE author = ? AND kind = ? ORDER BY seq DESC"
+            " LIMIT 1",
+            (author, kind),
+        )
+        return _stored(rows[0]) if rows else None
 
 
 def _stored(row: Any) -> StoredPost:

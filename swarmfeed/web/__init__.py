@@ -13,7 +13,7 @@ from swarmfeed.core import units
 from swarmfeed.core.identity import short_key
 from swarmfeed.node.node import Node
 from swarmfeed.node.views import status_view
-from swarmfeed.web import render
+from swarmfeed.web import render, social
 from swarmfeed.web.pages import router
 
 HERE = Path(__file__).parent
@@ -47,6 +47,7 @@ def install(app: FastAPI) -> None:
     app.state.templates = build_templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
+    app.include_router(social.router)
 
 
 def error_page(request: Request, code: int, title: str, message: str) -> HTMLResponse:
@@ -60,6 +61,8 @@ def error_page(request: Request, code: int, title: str, message: str) -> HTMLRes
             "node": status_view(node.status()),
             "csrf_token": getattr(request.state, "csrf_token", ""),
             "max_upload_bytes": node.settings.max_upload_bytes,
+            "unread": 0,
+            "own_author": node.author,
             "title": title,
             "message": message,
             "nav": "",

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from swarmfeed.core import kinds
 from swarmfeed.core.identity import author_address, parse_author
 from swarmfeed.errors import InvalidInput, NotFound
 from swarmfeed.http.deps import ComposerDep, NodeDep
 from swarmfeed.http.headers import safe_local_path
 from swarmfeed.http.uploads import receive_post
 from swarmfeed.node.labels import torrent_label, torrent_post_id
+from swarmfeed.node.socialviews import profile_view
 from swarmfeed.node.views import (
     find_follow,
     follow_view,
@@ -59,6 +61,8 @@ def page(
             "node": node_status,
             "csrf_token": getattr(request.state, "csrf_token", ""),
             "max_upload_bytes": node.settings.max_upload_bytes,
+            "unread": node.db.notifications.unread(),
+            "own_author": node.author,
             **context,
         },
         status_code=status_code,
@@ -98,6 +102,7 @@ async def author_page(
     profile = node.db.feeds.profile(author)
     follow = find_follow(node, author)
     address = author_address(public_key)
+    social = profile_view(node, author)
     return page(
         templates,
         request,
@@ -109,6 +114,8 @@ async def author_page(
         name=profile[0] if profile and profile[0] else None,
         bio=profile[1] if profile and profile[1] else None,
         qr=render.qr_svg(address),
+        social=social,
+        pay_qr=render.qr_svg(social.pay.address) if social.pay else None,
         is_self=author == node.author,
         follow=follow,
         posts=listing.posts,
@@ -117,21 +124,19 @@ async def author_page(
     )
 
 
-@router.get("/posts/{post_id}", response_class=HTMLResponse)
-async def post_page(
-    request: Request, node: NodeDep, templates: TemplatesDep, post_id: str
-) -> HTMLResponse:
-    """Show one post with its media, verification and swarm health."""
-    shown = post_view(node, node.post(post_id))
-    return page(templates, request, node, "post.html", nav="", post=shown)
-
-
 @router.get("/fragments/posts/{post_id}", response_class=HTMLResponse)
 async def post_fragment(
     request: Request, node: NodeDep, templates: TemplatesDep, post_id: str
-) -> HTMLResponse:
-    """Return one post card, for live pages to insert when a post event arrives."""
+) -> Response:
+    """Return one post card, for live pages to insert when a post event arrives.
+
+    Entries that only act on other data (likes, deletes, profiles), deleted posts and posts of
+    muted or blocked authors get 204: nothing to insert.
+    """
     shown = post_view(node, node.post(post_id))
+    listed = shown.unsupported is not None or shown.kind in kinds.SHOWN_KINDS
+    if not listed or shown.deleted or node.db.blocks.kind(shown.author) is not None:
+        return Response(status_code=204)
     return page(templates, request, node, "fragment_post.html", post=shown)
 
 

@@ -112,7 +112,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 
 def post(keys: KeyPair, seq: int, text: str = "post", media: MediaRef | None = None) -> SignedPost:
-    return sign_post(Post(keys.public_key, seq, CREATED, text, media), keys)
+    # Version 1 posts: their pages are version 1 (no prevh), as the hand-made chains here build.
+    return sign_post(Post(keys.public_key, seq, CREATED, text, media, version=1), keys)
 
 
 def page_of(

@@ -119,17 +119,22 @@ def test_author_address_resolves_to_a_signed_head_through_bep46(head: Head, feed
     assert head.seq >= 1
     assert set(head.value) >= {b"ih", b"n"}
     assert len(head.value[b"ih"]) == 20
-    assert head.value[b"n"] == 1
+    assert head.value[b"n"] == 2  # the post and the profile entry (--name)
+    assert len(head.value[b"h"]) == 32  # SHA-256 of the newest page (protocol version 2)
 
 
-def test_newest_page_by_infohash_decodes_and_its_post_verifies(page: Any, feed: Feed) -> None:
+def test_newest_page_by_infohash_decodes_and_its_post_verifies(
+    page: Any, head: Head, feed: Feed
+) -> None:
     key = author_key(feed.address)
-    assert page[b"version"] == 1
+    assert hashlib.sha256(bencodepy.encode(page)).digest() == head.value[b"h"]
+    assert page[b"version"] == 2
     assert page[b"author"] == key
     assert (page[b"index"], page[b"first"], page[b"capacity"]) == (0, 0, 64)
-    assert b"prev" not in page
-    assert page[b"profile"][b"name"] == b"Ana"
-    [post] = page[b"posts"]
+    assert b"prev" not in page and b"prevh" not in page
+    [post, profile] = page[b"posts"]
+    assert profile[b"kind"] == b"profile" and profile[b"profile"][b"name"] == b"Ana"
+    verify_post(profile)
     assert post[b"author"] == key
     assert post[b"seq"] == 0
     assert post[b"text"] == b"hello from swarmfeed"

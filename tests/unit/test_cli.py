@@ -118,6 +118,8 @@ def test_every_command_is_there() -> None:
         assert command in listed.stdout
     for command in ("status", "torrents", "demo", "mirror", "unmirror", "health"):
         assert command in listed.stdout
+    for command in ("reply", "repost", "like", "delete", "profile", "block", "notifications"):
+        assert command in listed.stdout
     for sub in ("import", "export"):
         assert sub in CliRunner().invoke(main, ["follows", "--help"]).stdout
     shown = CliRunner().invoke(main, ["demo", "--help"])

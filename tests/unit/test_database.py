@@ -11,6 +11,7 @@ from swarmfeed.core.budget import Priority
 from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.posts import MAX_CREATED, Post, SignedPost, sign_post
 from swarmfeed.store.database import (
+    SCHEMA_VERSION,
     Database,
     DatabaseError,
     HeadRow,
@@ -144,7 +145,8 @@ def test_a_version_1_index_is_migrated(tmp_path: Path) -> None:
     (stored,) = db.posts.timeline([keys.public_key.hex()], 5)
     assert stored.sort_time == 5
     assert db.feeds.pages("a")[0].prev is None
-    assert db.query("SELECT value FROM meta WHERE key = 'schema'") == [("3",)]
+    assert db.query("SELECT value FROM meta WHERE key = 'schema'") == [(str(SCHEMA_VERSION),)]
+    assert db.query("SELECT kind, supported, pending FROM posts") == [("post", 1, 0)]
 
 
 def test_an_unreadable_index_says_so(tmp_path: Path) -> None:
@@ -235,7 +237,7 @@ def test_a_version_2_index_gains_kinds_requests_and_usage(tmp_path: Path) -> Non
     again = Database(path)
     assert again.follows.kind("a") == "follow"
     assert usage_of(again) == {("a", "complete"): (1, 10)}
-    assert again.query("SELECT value FROM meta WHERE key = 'schema'") == [("3",)]
+    assert again.query("SELECT value FROM meta WHERE key = 'schema'") == [(str(SCHEMA_VERSION),)]
 
 
 def test_follow_kinds(tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""Feed pages, chaining and the head acceptance policy (protocol.md §5, §6)."""
+"""Version-1 feed pages, chaining and the head acceptance policy (protocol.md §5, §6).
+
+Version-1 pages hold version-1 posts; tests/unit/test_feed_v2.py covers version 2.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +48,7 @@ REF = MediaRef(b"\x11" * 20, b"\x22" * 32, "post-3", (MediaFile("a.png", 3, "ima
 
 
 def signed(seq: int, keys: KeyPair = ALICE, text: str | None = None) -> SignedPost:
-    post = Post(keys.public_key, seq, 1_700_000_000 + seq, text or f"post {seq}")
+    post = Post(keys.public_key, seq, 1_700_000_000 + seq, text or f"post {seq}", version=1)
     return sign_post(post, keys)
 
 
@@ -106,7 +109,7 @@ def test_page_properties() -> None:
 
 
 def test_page_with_media_round_trips() -> None:
-    media_post = sign_post(Post(ALICE.public_key, 0, 1, "pic", REF), ALICE)
+    media_post = sign_post(Post(ALICE.public_key, 0, 1, "pic", REF, version=1), ALICE)
     value = page(0, 0, posts=(media_post,))
     assert decode_page(value.encode()) == value
 
@@ -126,7 +129,7 @@ def test_decode_requires_keys(key: bytes) -> None:
     ("key", "bad", "error"),
     [
         (b"extra", 1, BencodeError),
-        (b"version", 2, InvalidInput),
+        (b"version", 3, InvalidInput),
         (b"author", b"\x01" * 31, BencodeError),
         (b"index", -1, BencodeError),
         (b"index", b"0", BencodeError),

@@ -1,4 +1,8 @@
-"""Posts and media references: encoding, limits, signing, verification (protocol.md §3, §4)."""
+"""Version-1 posts and media references: encoding, limits, signing, verification (§3.1, §4).
+
+A version-2 node reads version-1 posts exactly as version 1 defined them; these tests pin that
+(tests/unit/test_posts_v2.py covers version 2).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from swarmfeed.core.posts import (
     MAX_CREATED,
     MAX_FILES,
     MAX_POST_BYTES,
+    MAX_POST_BYTES_V2,
     MAX_TEXT_BYTES,
     MediaFile,
     MediaRef,
@@ -46,6 +51,7 @@ REF = MediaRef(
 
 
 def post(text: str = "hello", seq: int = 0, media: MediaRef | None = None, **kw: Any) -> Post:
+    kw.setdefault("version", 1)
     return Post(ALICE.public_key, seq, CREATED, text, media, **kw)
 
 
@@ -84,6 +90,8 @@ posts = st.builds(
     st.integers(min_value=0, max_value=MAX_CREATED),
     st.text(max_size=200),
     st.none() | media_refs,
+    st.just("post"),
+    st.sampled_from([1, 2]),
 )
 
 
@@ -228,8 +236,9 @@ def test_encoded_post_limit_at_the_boundary() -> None:
 @pytest.mark.parametrize(
     ("changes", "error"),
     [
-        ({"version": 2}, InvalidInput),
+        ({"version": 3}, InvalidInput),
         ({"kind": "repost"}, InvalidInput),
+        ({"kind": "poll", "version": 2}, InvalidInput),
         ({"author": b"\x01" * 31}, InvalidInput),
         ({"seq": -1}, InvalidInput),
         ({"seq": True}, InvalidInput),
@@ -306,7 +315,7 @@ def test_decode_rejects_unknown_keys() -> None:
 @pytest.mark.parametrize(
     ("key", "bad", "error"),
     [
-        (b"version", 2, InvalidInput),
+        (b"version", 0, BencodeError),
         (b"version", b"1", BencodeError),
         (b"author", b"\x01" * 31, BencodeError),
         (b"author", "x" * 32, None),
@@ -316,6 +325,7 @@ def test_decode_rejects_unknown_keys() -> None:
         (b"created", -5, BencodeError),
         (b"created", 2**62, BencodeError),
         (b"kind", b"repost", InvalidInput),
+        (b"kind", b"poll", InvalidInput),
         (b"kind", 1, BencodeError),
         (b"text", b"\xff\xfe", BencodeError),
         (b"text", b"x" * (MAX_TEXT_BYTES + 1), TooLarge),
@@ -383,7 +393,7 @@ def test_decode_rejects_non_canonical_encodings() -> None:
 
 def test_decode_rejects_oversized_and_non_dicts() -> None:
     with pytest.raises(TooLarge):
-        decode_post(b"0:" + b"x" * MAX_POST_BYTES)
+        decode_post(b"0:" + b"x" * MAX_POST_BYTES_V2)
     with pytest.raises(BencodeError, match="dictionary"):
         decode_post(b"li1ee")
     value = raw(signed())

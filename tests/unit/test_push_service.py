@@ -298,8 +298,8 @@ async def _abuse(swarm: Swarm, caplog: pytest.LogCaptureFixture) -> None:
     mallory.send(fan_addr, b"garbage")
     # A method this version does not know is answered with error 204, no larger than asked:
     # a tiny query gets no answer at all.
-    notice = {"sf": 1, "t": b"n1", "y": "q", "q": "notice", "a": {"n": b"x" * 64}}
-    mallory.send(author_addr, bencoding.encode(notice))
+    later = {"sf": 1, "t": b"n1", "y": "q", "q": "later", "a": {"n": b"x" * 64}}
+    mallory.send(author_addr, bencoding.encode(later))
     mallory.send(author_addr, bencoding.encode({"sf": 1, "t": b"n2", "y": "q", "q": "x"}))
     # A subscription without a token gets only a token, smaller than the request; a wrong
     # token stores nothing.

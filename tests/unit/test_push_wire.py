@@ -110,8 +110,8 @@ def test_unknown_keys_are_ignored_and_later_versions_read() -> None:
 
 
 def test_unknown_methods_are_reported_for_error_204() -> None:
-    raw = {"sf": 1, "t": TID, "y": "q", "q": "notice", "a": {"n": b"..."}}
-    assert wire.decode(bencoding.encode(raw)) == UnknownQuery(TID, b"notice")
+    raw = {"sf": 1, "t": TID, "y": "q", "q": "later", "a": {"n": b"..."}}
+    assert wire.decode(bencoding.encode(raw)) == UnknownQuery(TID, b"later")
 
 
 def test_rendezvous_key_is_documented_and_distinct_from_the_head_target() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swarmfeed.core.feed import PAGE_CAPACITY, FeedPage, HeadPointer
+from swarmfeed.core.feed import PAGE_CAPACITY, FeedPage, HeadPointer, page_sha256
 from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.posts import Post, SignedPost, sign_post
 from swarmfeed.core.sync import ChainWalk, FetchPage, HeldPage, WalkDone, WalkLimits
@@ -37,7 +37,9 @@ class Chain:
     @property
     def head(self) -> HeadPointer:
         count = self.pages[-1].last_seq + 1
-        return HeadPointer(bytes.fromhex(self.hashes[-1]), count)
+        newest = self.pages[-1]
+        sha = page_sha256(newest.encode()) if newest.version >= 2 else None
+        return HeadPointer(bytes.fromhex(self.hashes[-1]), count, sha)
 
     def data(self, infohash: str) -> bytes:
         return self.pages[self.hashes.index(infohash)].encode()
@@ -49,6 +51,8 @@ class Chain:
                 self.hashes[i],
                 self.pages[i].is_full,
                 self.pages[i].prev.hex() if self.pages[i].prev else None,
+                page_sha256(self.pages[i].encode()).hex(),
+                self.pages[i].prevh.hex() if self.pages[i].prevh else None,
             )
             for i in indexes
         }
@@ -64,7 +68,10 @@ def chain(count: int, last_text: str | None = None) -> Chain:
         if last_text is not None and last == count:
             posts[-1] = post(count - 1, last_text)
         prev = bytes.fromhex(hashes[-1]) if hashes else None
-        page = FeedPage(ALICE.public_key, index, first, PAGE_CAPACITY, prev, tuple(posts))
+        prevh = page_sha256(pages[-1].encode()) if pages else None
+        page = FeedPage(
+            ALICE.public_key, index, first, PAGE_CAPACITY, prev, tuple(posts), None, prevh
+        )
         pages.append(page)
         hashes.append(hashlib.sha1(page.encode()).hexdigest())
     return Chain(pages, hashes)
@@ -154,7 +161,13 @@ def test_a_page_with_the_wrong_index_is_refused() -> None:
 def test_an_older_page_that_is_not_full_is_refused() -> None:
     short = chain(10)
     page1 = FeedPage(
-        ALICE.public_key, 1, 64, PAGE_CAPACITY, bytes.fromhex(short.hashes[0]), (post(64),)
+        ALICE.public_key,
+        1,
+        64,
+        PAGE_CAPACITY,
+        bytes.fromhex(short.hashes[0]),
+        (post(64),),
+        prevh=page_sha256(short.pages[0].encode()),
     )
     source = Chain([short.pages[0], page1], [short.hashes[0], "ab" * 20])
     walk = ChainWalk(ALICE.public_key, source.head, {})
@@ -233,3 +246,55 @@ def test_any_walk_ends_complete_fetching_each_missing_page_once_newest_first(
     assert done.complete
     assert len(fetched_all) == len(set(fetched_all))
     assert set(fetched_all) == set(missing)
+
+
+# --- SHA-256 integrity (version 2: the head's h, the pages' prevh) ----------------------------
+
+
+def test_a_newest_page_whose_bytes_differ_from_the_heads_sha256_is_refused() -> None:
+    source = chain(10)
+    head = HeadPointer(source.head.infohash, source.head.count, b"\x00" * 32)
+    walk = ChainWalk(ALICE.public_key, head, {})
+    with pytest.raises(InvalidInput, match="SHA-256"):
+        run(walk, source)
+
+
+def test_an_older_page_whose_bytes_differ_from_prevh_is_refused() -> None:
+    source = chain(PAGE_CAPACITY + 3)
+    newest = source.pages[1]
+    lying = FeedPage(
+        newest.author, 1, newest.first, PAGE_CAPACITY, newest.prev, newest.posts, None, b"\x01" * 32
+    )
+    forged = Chain([source.pages[0], lying], [source.hashes[0], "ef" * 20])
+    walk = ChainWalk(ALICE.public_key, forged.head, {})
+    with pytest.raises(InvalidInput, match="SHA-256"):
+        run(walk, forged)
+
+
+def test_a_held_page_with_other_bytes_than_the_chain_names_is_a_rewritten_log() -> None:
+    source = chain(2 * PAGE_CAPACITY + 1)
+    held = source.held([0, 1])
+    held[1] = HeldPage(1, source.hashes[1], True, held[1].prev, "00" * 32, held[1].prevh)
+    walk = ChainWalk(ALICE.public_key, source.head, held)
+    with pytest.raises(RolledBack, match="SHA-256"):
+        run(walk, source)
+
+
+def test_a_mixed_chain_of_version_1_and_version_2_pages_is_walked() -> None:
+    old = [sign_post(Post(ALICE.public_key, s, 1, f"v1 {s}", version=1), ALICE) for s in range(64)]
+    page0 = FeedPage(ALICE.public_key, 0, 0, PAGE_CAPACITY, None, tuple(old))
+    assert page0.version == 1
+    ih0 = hashlib.sha1(page0.encode()).hexdigest()
+    page1 = FeedPage(
+        ALICE.public_key,
+        1,
+        64,
+        PAGE_CAPACITY,
+        bytes.fromhex(ih0),
+        (post(64),),
+        prevh=page_sha256(page0.encode()),
+    )
+    assert page1.version == 2
+    source = Chain([page0, page1], [ih0, hashlib.sha1(page1.encode()).hexdigest()])
+    fetched, done = run(ChainWalk(ALICE.public_key, source.head, {}), source)
+    assert (fetched, done.complete) == ([1, 0], True)

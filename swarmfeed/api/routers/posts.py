@@ -24,6 +24,8 @@ _POST_FORM = {
                         "text": {"type": "string"},
                         "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
                         "upload_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                        "reply_to": {"type": "string", "description": "id of the post replied to"},
+                        "repost_of": {"type": "string", "description": "id of the post reposted"},
                     },
                 }
             }

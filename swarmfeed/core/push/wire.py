@@ -51,12 +51,20 @@ ERROR_FULL = 240
 """The holder's subscriber list for this author is full."""
 ERROR_NOT_HELD = 241
 """The node does not hold (publish or follow) this author."""
+ERROR_NOT_AUTHOR = 242
+"""A notice reached a node that is not the recipient author's own (ask another holder)."""
+ERROR_BUSY = 243
+"""The recipient cannot take the notice now (rate or queue limit): try again later."""
+ERROR_REFUSED = 244
+"""The recipient does not take this notice (policy, block, or an invalid notice): never retry."""
 
 METHOD_SUBSCRIBE = b"sub"
 METHOD_UNSUBSCRIBE = b"unsub"
 METHOD_PUSH = b"push"
 METHOD_NOTICE = b"notice"
-"""Reserved for notices to an author (replies, reposts, mentions, sealed likes): §11.8."""
+"""A notice to an author (replies, reposts, mentions, sealed likes): §11.8."""
+MAX_NOTICE_BYTES = 1024
+ACK_BYTES = 64
 
 
 def rendezvous_key(public_key: bytes) -> bytes:
@@ -98,6 +106,16 @@ class Push:
 
 
 @dataclass(frozen=True)
+class NoticeQuery:
+    """``notice``: a signed notice (``n``) for the author ``recipient``; ``token`` as for sub."""
+
+    tid: bytes
+    recipient: bytes
+    notice: bytes
+    token: bytes | None = None
+
+
+@dataclass(frozen=True)
 class UnknownQuery:
     """A query whose method this version does not implement (answered with error 204)."""
 
@@ -113,6 +131,8 @@ class Reply:
     token: bytes | None = None
     ttl: int | None = None
     hops: int | None = None
+    ack: bytes | None = None
+    """The recipient author's signed acknowledgement of a notice."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +144,7 @@ class ErrorMessage:
     text: str
 
 
-Query = Subscribe | Unsubscribe | Push | UnknownQuery
+Query = Subscribe | Unsubscribe | Push | NoticeQuery | UnknownQuery
 Message = Query | Reply | ErrorMessage
 
 
@@ -140,6 +160,13 @@ def encode(message: Message) -> bytes:
         envelope |= {"y": "q", "q": method, "a": args}
     elif isinstance(message, Push):
         envelope |= {"y": "q", "q": METHOD_PUSH, "a": _push_args(message)}
+    elif isinstance(message, NoticeQuery):
+        notice_args: dict[str, Any] = {"k": _key(message.recipient), "n": message.notice}
+        if len(message.notice) > MAX_NOTICE_BYTES:
+            raise TooLarge(f"a notice is at most {MAX_NOTICE_BYTES} bytes")
+        if message.token is not None:
+            notice_args["token"] = _token(message.token)
+        envelope |= {"y": "q", "q": METHOD_NOTICE, "a": notice_args}
     elif isinstance(message, UnknownQuery):
         envelope |= {"y": "q", "q": message.method, "a": {}}
     elif isinstance(message, Reply):
@@ -150,6 +177,8 @@ def encode(message: Message) -> bytes:
             body["ttl"] = _bounded(message.ttl, 1, MAX_TTL, "ttl")
         if message.hops is not None:
             body["hops"] = _bounded(message.hops, 0, MAX_HOPS, "hops")
+        if message.ack is not None:
+            body["ack"] = bencoding.binary(message.ack, "ack", length=ACK_BYTES)
         envelope |= {"y": "r", "r": body}
     else:
         text = message.text.encode("utf-8")[:MAX_ERROR_TEXT_BYTES]
@@ -180,6 +209,12 @@ def decode(data: bytes) -> Message:
             return Unsubscribe(tid, author, token)
         if method == METHOD_PUSH:
             return _push(tid, args)
+        if method == METHOD_NOTICE:
+            notice = bencoding.binary(args.get(b"n"), "notice n")
+            if len(notice) > MAX_NOTICE_BYTES:
+                raise TooLarge(f"a notice is {len(notice)} bytes, the limit is {MAX_NOTICE_BYTES}")
+            recipient = bencoding.binary(args.get(b"k"), "recipient k", length=PUBLIC_KEY_BYTES)
+            return NoticeQuery(tid, recipient, notice, _optional_token(args.get(b"token")))
         if len(method) > 32:
             raise BencodeError("method name over 32 bytes")
         return UnknownQuery(tid, method)
@@ -190,6 +225,9 @@ def decode(data: bytes) -> Message:
             token=_optional_token(body.get(b"token")),
             ttl=_optional_bounded(body.get(b"ttl"), 1, MAX_TTL, "ttl"),
             hops=_optional_bounded(body.get(b"hops"), 0, MAX_HOPS, "hops"),
+            ack=None
+            if body.get(b"ack") is None
+            else bencoding.binary(body[b"ack"], "ack", length=ACK_BYTES),
         )
     if kind == b"e":
         error = top.get(b"e")

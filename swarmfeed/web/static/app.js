@@ -150,6 +150,21 @@
   }
 
   // ---- status bar and swarm table ---------------------------------------------------------
+  // The unread notifications badge in the nav, kept current with the status refresh.
+  function showUnread(count) {
+    const link = $("[data-notifications]");
+    if (!link || typeof count !== "number") return;
+    let badge = link.querySelector("[data-unread]");
+    if (count > 0 && !badge) {
+      badge = document.createElement("span");
+      badge.className = "unread"; badge.dataset.unread = "";
+      link.append(badge);
+    }
+    if (badge && count > 0) badge.textContent = String(count);
+    else if (badge) badge.remove();
+    link.setAttribute("aria-label", count > 0 ? `Notifications, ${count} unread` : "Notifications");
+  }
+
   async function refreshStatus() {
     if (document.hidden) return;
     try {
@@ -161,6 +176,7 @@
         else setCount(el, status[key]);
       }
       showReachability(status.reachability);
+      showUnread(status.unread_notifications);
     } catch (_) { /* node restarting: keep the old figures */ }
     const table = $("[data-torrents]");
     if (!table) return;
@@ -304,6 +320,14 @@
       form.append(input);
     }
   }
+
+  // ---- forms that undo something for everyone ask first ------------------------------------
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
 
   setupCompose();
   connectEvents();
