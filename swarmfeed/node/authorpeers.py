@@ -31,6 +31,9 @@ ANNOUNCE_PACE = 0.5
 """Seconds between two announces, so a start with many authors spreads its DHT traffic."""
 LOOKUP_TTL = 5 * 60.0
 """Seconds a lookup's result is used before a need looks the key up again."""
+EMPTY_LOOKUP_TTL = 15.0
+"""Seconds before a lookup that found nobody is repeated (an announce is a DHT traversal: a
+lookup sent while it is under way finds nothing, and a catch-up would stall until the next)."""
 LOOKUP_TIMEOUT = 3.0
 """Seconds a need waits for a lookup when no peer is known yet."""
 MAX_PEERS = 32
@@ -134,7 +137,8 @@ class AuthorPeers:
     async def peers(self, author: str) -> list[Endpoint]:
         """Return peers of ``author``; look its rendezvous up when stale, wait if none known."""
         known = self._known.setdefault(author, _Known())
-        stale = self.clock() - known.looked_up > LOOKUP_TTL
+        ttl = LOOKUP_TTL if known.peers else EMPTY_LOOKUP_TTL
+        stale = self.clock() - known.looked_up > ttl
         if stale and (known.lookup is None or known.lookup.done()):
             known.lookup = asyncio.create_task(self._lookup(author, known))
         current = self.known(author)

@@ -8,7 +8,12 @@ from collections.abc import Iterable
 import pytest
 
 from swarmfeed.core.rendezvous import peers_key
-from swarmfeed.node.authorpeers import ANNOUNCE_INTERVAL, LOOKUP_TTL, AuthorPeers
+from swarmfeed.node.authorpeers import (
+    ANNOUNCE_INTERVAL,
+    EMPTY_LOOKUP_TTL,
+    LOOKUP_TTL,
+    AuthorPeers,
+)
 from swarmfeed.supervisor import Supervisor
 
 pytestmark = pytest.mark.anyio
@@ -74,6 +79,23 @@ async def test_one_lookup_per_author_until_the_result_is_stale() -> None:
     await asyncio.sleep(0)  # the background refresh runs
     assert len(engine.looked_up) == 2
     assert book.lookups == 2
+
+
+async def test_a_lookup_that_found_nobody_is_repeated_soon() -> None:
+    key = peers_key(bytes.fromhex(ALICE))
+    engine = FakeEngine({})
+    clock = Clock()
+    book = make(engine, clock)
+    assert await book.peers(ALICE) == []
+    clock.now += EMPTY_LOOKUP_TTL / 2
+    assert await book.peers(ALICE) == []
+    assert engine.looked_up == [key]
+    engine.table[key] = [("127.0.0.9", 6881)]  # the author's announce landed meanwhile
+    clock.now += EMPTY_LOOKUP_TTL
+    assert await book.peers(ALICE) == [("127.0.0.9", 6881)]
+    clock.now += EMPTY_LOOKUP_TTL + 1
+    await book.peers(ALICE)
+    assert engine.looked_up == [key, key]  # peers found: kept for LOOKUP_TTL
 
 
 async def test_peers_of_the_authors_recent_torrents_count_without_a_lookup_result() -> None:
