@@ -84,7 +84,7 @@ async def test_a_new_follower_gets_every_post_and_bundle_fresh_first(
     feed = await asyncio.to_thread(generate_feed, seeder.root, keys, POSTS, MEDIA, CREATED)
     await seeder.serve(feed)
     # Few slots for the back catalogue, so the fresh post below meets a full queue.
-    follower.media.budget = FetchBudget(active=4, urgent_extra=2)
+    follower.media.budget = FetchBudget(active=4, urgent_extra=2, small_active=4)
     completed: list[str] = []
     events = follower.events.subscribe()
     follower.follow(keys.public_key)
