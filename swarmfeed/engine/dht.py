@@ -78,13 +78,23 @@ class DhtUpkeep:
                 self.set_dht(torrent, False)
 
     async def announce_fresh(self) -> None:
-        """Re-announce fresh torrents that have no metadata or no peer yet (BEP 5)."""
+        """Re-announce fresh torrents that have no metadata or no peer yet (BEP 5).
+
+        A complete copy of someone else's post is left to libtorrent's own announce schedule:
+        seeds drop each other's connections (BEP 21 upload_only), so it has no peer most of
+        the time, and re-announcing it every round cost a follower that just caught up on a
+        few authors' pages ~20 announces a second.
+        """
         interval = 2.0 if self.state.config.local_only else 30.0
         while True:
             await asyncio.sleep(interval)  # protocol timer: re-announce cadence
             for torrent in self.state.table.fresh():
                 status = torrent.status
-                lonely = status is None or not status.has_metadata or not status.num_peers
+                if status is None or not status.has_metadata or torrent.held:
+                    lonely = True  # looking for the swarm (a held magnet counts as seeding)
+                else:
+                    complete_copy = status.is_seeding and not torrent.authored
+                    lonely = not status.num_peers and not complete_copy
                 if torrent.dht and lonely:
                     torrent.handle.force_dht_announce()
 
