@@ -36,6 +36,20 @@ def _split_endpoint(text: str) -> Endpoint:
     return host, int(port)
 
 
+def wants_reannounce(torrent: Torrent) -> bool:
+    """Return whether a fresh torrent is re-announced this round: it is still looking for its
+    swarm (no metadata, held, or downloading without a peer), or it is our own post and nobody
+    is connected; a complete copy of another node's post is not."""
+    status = torrent.status
+    if not torrent.dht:
+        return False
+    if status is None or not status.has_metadata or torrent.held:
+        return True  # looking for the swarm (a held magnet counts as seeding)
+    if status.is_seeding and not torrent.authored:
+        return False
+    return not status.num_peers
+
+
 class DhtUpkeep:
     """Keeps the session in the DHT and decides which torrents are announced there."""
 
@@ -89,13 +103,7 @@ class DhtUpkeep:
         while True:
             await asyncio.sleep(interval)  # protocol timer: re-announce cadence
             for torrent in self.state.table.fresh():
-                status = torrent.status
-                if status is None or not status.has_metadata or torrent.held:
-                    lonely = True  # looking for the swarm (a held magnet counts as seeding)
-                else:
-                    complete_copy = status.is_seeding and not torrent.authored
-                    lonely = not status.num_peers and not complete_copy
-                if torrent.dht and lonely:
+                if wants_reannounce(torrent):
                     torrent.handle.force_dht_announce()
 
     def routing_table(self) -> list[Endpoint]:
