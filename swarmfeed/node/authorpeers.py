@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -38,8 +38,47 @@ LOOKUP_TIMEOUT = 3.0
 """Seconds a need waits for a lookup when no peer is known yet."""
 MAX_PEERS = 32
 """Peers handed to one torrent at most."""
+PEER_REFRESH = 10.0
+"""Seconds between asking for an author's peers again while a torrent waits for metadata."""
 HINT_TORRENTS = 16
 """The author's most recent torrents whose connected peers also count as the author's peers."""
+
+
+class MetadataEngine(Protocol):
+    """What waiting for a torrent's metadata with fresh peers needs of the engine."""
+
+    async def wait_metadata(self, infohash: str, timeout: float | None = None) -> None:
+        """Wait until the torrent has checked metadata; TimeoutError if not in time."""
+
+    def connect_peers(self, infohash: str, peers: Iterable[Endpoint]) -> None:
+        """Hand peers to the torrent."""
+
+
+async def wait_metadata_with_peers(
+    engine: MetadataEngine,
+    infohash: str,
+    timeout: float,
+    peers: Callable[[], Awaitable[list[Endpoint]]],
+) -> None:
+    """Wait for ``infohash``'s metadata, handing it the author's peers found meanwhile.
+
+    A torrent added before the rendezvous knew anybody (the author's announce still under
+    way, or a lookup that missed) gets the peers a later lookup finds every PEER_REFRESH
+    seconds instead of waiting out ``timeout``; TimeoutError after ``timeout``.
+    """
+    waited = 0.0
+    while True:
+        step = min(PEER_REFRESH, timeout - waited)
+        try:
+            await engine.wait_metadata(infohash, timeout=step)
+            return
+        except TimeoutError:
+            waited += step
+            if waited >= timeout:
+                raise
+        found = await peers()
+        if found:
+            engine.connect_peers(infohash, found)
 
 
 class RendezvousEngine(Protocol):

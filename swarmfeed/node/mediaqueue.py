@@ -32,6 +32,7 @@ from swarmfeed.core.media import check_media_metadata
 from swarmfeed.core.posts import SignedPost
 from swarmfeed.engine.engine import Engine
 from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
+from swarmfeed.node.authorpeers import wait_metadata_with_peers
 from swarmfeed.node.counters import Counters
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.node.storage import StorageKeeper
@@ -44,8 +45,6 @@ Endpoint = tuple[str, int]
 
 METADATA_TIMEOUT = 120.0
 """Seconds to find a bundle's metadata (BEP 9) before its slot is given back."""
-PEER_REFRESH = 10.0
-"""Seconds between asking the author's rendezvous again while a bundle waits for metadata."""
 STALL_SECONDS = 120.0
 """A download that makes no progress for this long gives its slot back."""
 FIRST_RETRY = 60.0
@@ -302,7 +301,9 @@ class MediaQueue:
             started = self._started.pop(infohash, None)
             if started is not None:
                 started.set()
-            await self._wait_metadata(row.author, infohash)
+            await wait_metadata_with_peers(
+                self.engine, infohash, METADATA_TIMEOUT, lambda: self.peers(row.author)
+            )
             await self._wait_complete(infohash)
         except TimeoutError:
             self._stalled(row, "no peer had it")
@@ -324,26 +325,6 @@ class MediaQueue:
         self._retries.pop(infohash, None)
         self.db.media.set_state(infohash, MediaState.COMPLETE, int(self.clock()))
         self.storage.enforce()
-
-    async def _wait_metadata(self, author: str, infohash: str) -> None:
-        """Wait for the bundle's metadata, handing it the author's peers found meanwhile.
-
-        A fetch started before the rendezvous knew anybody (the author's announce still under
-        way) gets the peers a later lookup finds instead of waiting out METADATA_TIMEOUT.
-        """
-        waited = 0.0
-        while True:
-            step = min(PEER_REFRESH, METADATA_TIMEOUT - waited)
-            try:
-                await self.engine.wait_metadata(infohash, timeout=step)
-                return
-            except TimeoutError:
-                waited += step
-                if waited >= METADATA_TIMEOUT:
-                    raise
-            peers = await self.peers(author)
-            if peers:
-                self.engine.connect_peers(infohash, peers)
 
     async def _wait_complete(self, infohash: str) -> None:
         """Wait until the bundle is complete; TimeoutError if it stops making progress."""

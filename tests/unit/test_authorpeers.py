@@ -13,6 +13,7 @@ from swarmfeed.node.authorpeers import (
     EMPTY_LOOKUP_TTL,
     LOOKUP_TTL,
     AuthorPeers,
+    wait_metadata_with_peers,
 )
 from swarmfeed.supervisor import Supervisor
 
@@ -135,3 +136,34 @@ async def test_held_authors_are_announced_once_per_interval_and_released() -> No
         )
     finally:
         await book.supervisor.close()
+
+
+class SlowMetadata:
+    """Metadata arrives once a peer was handed to the torrent."""
+
+    def __init__(self) -> None:
+        self.connected: list[Endpoint] = []
+        self.arrived = asyncio.Event()
+
+    async def wait_metadata(self, infohash: str, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self.arrived.wait(), timeout)
+
+    def connect_peers(self, infohash: str, peers: Iterable[Endpoint]) -> None:
+        self.connected += peers
+        self.arrived.set()
+
+
+async def test_a_torrent_waiting_for_metadata_gets_peers_found_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("swarmfeed.node.authorpeers.PEER_REFRESH", 0.01)
+    engine = SlowMetadata()
+    answers = [[], [], [("127.0.0.9", 6881)]]
+
+    async def peers() -> list[Endpoint]:
+        return answers.pop(0) if answers else []
+
+    await wait_metadata_with_peers(engine, "ab" * 20, 5.0, peers)
+    assert engine.connected == [("127.0.0.9", 6881)]
+    with pytest.raises(TimeoutError):
+        await wait_metadata_with_peers(SlowMetadata(), "ab" * 20, 0.05, peers)
