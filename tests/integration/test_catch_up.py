@@ -48,8 +48,13 @@ class Seeder:
 
     async def serve(self, feed: GeneratedFeed) -> None:
         for torrent in feed.torrents():
+            # The seeder plays the author's node: its torrents are its own (authored), so the
+            # engine announces a fresh one until somebody connects, as it does for a node's own.
             await self.engine.add_torrent(
-                torrent.torrent, self.root / "content" / torrent.infohash.hex(), seed_mode=True
+                torrent.torrent,
+                self.root / "content" / torrent.infohash.hex(),
+                seed_mode=True,
+                authored=True,
             )
         self.engine.announce_rendezvous(peers_key(feed.keys.public_key))
         assert (await self.dht.put_mutable(feed.head)).stored > 0
