@@ -99,9 +99,12 @@ class FeedHost:
             feed = await asyncio.to_thread(
                 generate_feed, self.root, author, posts, size, CREATED + index
             )
-            for torrent in feed.pages:
+            for torrent in feed.pages:  # a back catalogue: announced once by ``announce``
                 await self.engine.add_torrent(
-                    torrent.torrent, self.root / "content" / torrent.infohash.hex(), seed_mode=True
+                    torrent.torrent,
+                    self.root / "content" / torrent.infohash.hex(),
+                    seed_mode=True,
+                    fresh=False,
                 )
             # Old media stays out of the DHT, as on a node: followers find the author's
             # rendezvous instead (dht=False, fresh=False).

@@ -38,14 +38,17 @@ def _split_endpoint(text: str) -> Endpoint:
 
 def wants_reannounce(torrent: Torrent) -> bool:
     """Return whether a fresh torrent is re-announced this round: it is still looking for its
-    swarm (no metadata, held, or downloading without a peer), or it is our own post and nobody
-    is connected; a complete copy of another node's post is not."""
+    swarm (no metadata, held, or downloading without a peer), or it is seeded from files it
+    did not download (our own post, content added complete) and nobody is connected. A copy
+    this node downloaded announced itself while downloading: it is left to libtorrent's own
+    schedule."""
     status = torrent.status
     if not torrent.dht:
         return False
     if status is None or not status.has_metadata or torrent.held:
         return True  # looking for the swarm (a held magnet counts as seeding)
-    if status.is_seeding and not torrent.authored:
+    downloaded = torrent.completed_at is not None
+    if status.is_seeding and downloaded and not torrent.authored:
         return False
     return not status.num_peers
 
@@ -94,10 +97,10 @@ class DhtUpkeep:
     async def announce_fresh(self) -> None:
         """Re-announce fresh torrents that have no metadata or no peer yet (BEP 5).
 
-        A complete copy of someone else's post is left to libtorrent's own announce schedule:
-        seeds drop each other's connections (BEP 21 upload_only), so it has no peer most of
-        the time, and re-announcing it every round cost a follower that just caught up on a
-        few authors' pages ~20 announces a second.
+        A copy this node downloaded is left to libtorrent's own announce schedule: seeds drop
+        each other's connections (BEP 21 upload_only), so it has no peer most of the time, and
+        re-announcing it every round cost a follower that just caught up on a few authors'
+        pages ~20 announces a second.
         """
         interval = 2.0 if self.state.config.local_only else 30.0
         while True:

@@ -98,10 +98,15 @@ def _status(*, metadata: bool = True, seeding: bool = False, peers: int = 0) -> 
 
 
 def _torrent(
-    status: TorrentStatus | None, *, authored: bool = False, held: bool = False
+    status: TorrentStatus | None,
+    *,
+    authored: bool = False,
+    held: bool = False,
+    downloaded: bool = True,
 ) -> Torrent:
     torrent = Torrent("00" * 20, None, 0.0, hybrid=True, authored=authored, held=held)
     torrent.status = status
+    torrent.completed_at = 1_700_000_000.0 if downloaded else None
     return torrent
 
 
@@ -111,8 +116,11 @@ def test_fresh_torrents_are_re_announced_while_looking_for_a_swarm_not_as_comple
     assert wants_reannounce(_torrent(_status(seeding=True), held=True))  # held magnet
     assert wants_reannounce(_torrent(_status()))  # downloading, nobody connected
     assert not wants_reannounce(_torrent(_status(peers=3)))
-    # A complete copy of another node's post: seeds drop each other, it looks lonely.
+    # A copy this node downloaded (it announced itself meanwhile): seeds drop each other's
+    # connections, so it looks lonely; it is left to libtorrent's schedule.
     assert not wants_reannounce(_torrent(_status(seeding=True)))
+    # Content added complete (seeded from files it did not download) is announced.
+    assert wants_reannounce(_torrent(_status(seeding=True), downloaded=False))
     # Our own fresh post is announced until somebody connects.
     assert wants_reannounce(_torrent(_status(seeding=True), authored=True))
     assert not wants_reannounce(_torrent(_status(seeding=True, peers=1), authored=True))
