@@ -68,15 +68,15 @@ class FetchBudget:
     round trip or two of peer connection and metadata exchange (BEP 9), not bandwidth, so a
     catalogue of small posts is fetched in parallel; large ones keep to ``active``."""
     small_bytes: int = SMALL_BYTES
+    total_bytes: int = 0
+    """Media bytes the node holds in all (own, mirrored, followed); 0: no total budget."""
+    authors: Mapping[str, int] = field(default_factory=dict)
+    """Per-author budgets by hex key, instead of ``author_bytes``."""
 
     @property
     def most_active(self) -> int:
         """Return how many fetches may ever run at once."""
         return max(self.active, self.small_active) + self.urgent_extra
-    total_bytes: int = 0
-    """Media bytes the node holds in all (own, mirrored, followed); 0: no total budget."""
-    authors: Mapping[str, int] = field(default_factory=dict)
-    """Per-author budgets by hex key, instead of ``author_bytes``."""
 
     def author_limit(self, author: str) -> int:
         """Return the media bytes ``author`` may hold here."""
