@@ -40,15 +40,18 @@ def wants_reannounce(torrent: Torrent) -> bool:
     """Return whether a fresh torrent is re-announced this round: it is still looking for its
     swarm (no metadata, held, or downloading without a peer), or it is seeded from files it
     did not download (our own post, content added complete) and nobody is connected. A copy
-    this node downloaded announced itself while downloading: it is left to libtorrent's own
-    schedule."""
+    this node downloaded announced itself while downloading, and a restored one in the session
+    before: they are left to libtorrent's own schedule."""
     status = torrent.status
     if not torrent.dht:
         return False
     if status is None or not status.has_metadata or torrent.held:
         return True  # looking for the swarm (a held magnet counts as seeding)
-    downloaded = torrent.completed_at is not None
-    if status.is_seeding and downloaded and not torrent.authored:
+    # Restored from resume data: it was announced in the session before (and libtorrent
+    # announces it again at start); re-announcing every restored page after a restart measured
+    # ~330 DHT packets/s on a node holding 10,200 torrents.
+    announced = torrent.completed_at is not None or torrent.restored
+    if status.is_seeding and announced and not torrent.authored:
         return False
     return not status.num_peers
 

@@ -121,6 +121,10 @@ def test_fresh_torrents_are_re_announced_while_looking_for_a_swarm_not_as_comple
     assert not wants_reannounce(_torrent(_status(seeding=True)))
     # Content added complete (seeded from files it did not download) is announced.
     assert wants_reannounce(_torrent(_status(seeding=True), downloaded=False))
+    # ...unless it came back from resume data (announced in the session before).
+    restored = _torrent(_status(seeding=True), downloaded=False)
+    restored.restored = True
+    assert not wants_reannounce(restored)
     # Our own fresh post is announced until somebody connects.
     assert wants_reannounce(_torrent(_status(seeding=True), authored=True))
     assert not wants_reannounce(_torrent(_status(seeding=True, peers=1), authored=True))
