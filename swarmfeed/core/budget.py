@@ -31,6 +31,10 @@ DEFAULT_AUTHOR_BYTES = 2 * GiB
 """Media bytes fetched automatically per followed author."""
 DEFAULT_ACTIVE = 6
 """Media fetches running at once for a back catalogue."""
+SMALL_ACTIVE = 32
+"""Back-catalogue fetches at once while the bundles are small (``small_bytes`` in flight)."""
+SMALL_BYTES = 32 * MiB
+"""Bytes of back-catalogue bundles in flight up to which more than ``active`` may run."""
 DEFAULT_URGENT_EXTRA = 4
 """Further fetches allowed at once for fresh posts and media a person opened."""
 REQUEST_WORTH_SECONDS = 7 * 24 * 3600
@@ -59,10 +63,20 @@ class FetchBudget:
     """Media bytes held per followed author (unless ``authors`` names another budget)."""
     active: int = DEFAULT_ACTIVE
     urgent_extra: int = DEFAULT_URGENT_EXTRA
+    small_active: int = SMALL_ACTIVE
+    """Fetches at once while the bundles in flight are small: a small bundle's fetch costs a
+    round trip or two of peer connection and metadata exchange (BEP 9), not bandwidth, so a
+    catalogue of small posts is fetched in parallel; large ones keep to ``active``."""
+    small_bytes: int = SMALL_BYTES
     total_bytes: int = 0
     """Media bytes the node holds in all (own, mirrored, followed); 0: no total budget."""
     authors: Mapping[str, int] = field(default_factory=dict)
     """Per-author budgets by hex key, instead of ``author_bytes``."""
+
+    @property
+    def most_active(self) -> int:
+        """Return how many fetches may ever run at once."""
+        return max(self.active, self.small_active) + self.urgent_extra
 
     def author_limit(self, author: str) -> int:
         """Return the media bytes ``author`` may hold here."""
@@ -218,11 +232,18 @@ def priority(created: int, received: int, now: float) -> Priority:
     return Priority.BACKLOG
 
 
-def may_start(running: int, wanted: Priority, budget: FetchBudget) -> bool:
+def may_start(
+    running: int, wanted: Priority, budget: FetchBudget, in_flight: int = 0, size: int = 0
+) -> bool:
     """Return whether another fetch of priority ``wanted`` may start with ``running`` running.
 
-    A back catalogue fills at most ``active`` slots; a fresh post or opened media may start
-    while fewer than ``active + urgent_extra`` run, so it never waits behind the backlog.
+    A back catalogue fills ``active`` slots, or up to ``small_active`` while the bytes in
+    flight (``in_flight`` of the running fetches plus this one's ``size``) stay within
+    ``small_bytes``; a fresh post or opened media may start while fewer than ``most_active``
+    run, so it never waits behind the backlog.
     """
-    limit = budget.active if wanted is Priority.BACKLOG else budget.active + budget.urgent_extra
-    return running < limit
+    if wanted is not Priority.BACKLOG:
+        return running < budget.most_active
+    if running < budget.active:
+        return True
+    return running < budget.small_active and in_flight + size <= budget.small_bytes

@@ -36,6 +36,26 @@ def _split_endpoint(text: str) -> Endpoint:
     return host, int(port)
 
 
+def wants_reannounce(torrent: Torrent) -> bool:
+    """Return whether a fresh torrent is re-announced this round: it is still looking for its
+    swarm (no metadata, held, or downloading without a peer), or it is seeded from files it
+    did not download (our own post, content added complete) and nobody is connected. A copy
+    this node downloaded announced itself while downloading, and a restored one in the session
+    before: they are left to libtorrent's own schedule."""
+    status = torrent.status
+    if not torrent.dht:
+        return False
+    if status is None or not status.has_metadata or torrent.held:
+        return True  # looking for the swarm (a held magnet counts as seeding)
+    # Restored from resume data: it was announced in the session before (and libtorrent
+    # announces it again at start); re-announcing every restored page after a restart measured
+    # ~330 DHT packets/s on a node holding 10,200 torrents.
+    announced = torrent.completed_at is not None or torrent.restored
+    if status.is_seeding and announced and not torrent.authored:
+        return False
+    return not status.num_peers
+
+
 class DhtUpkeep:
     """Keeps the session in the DHT and decides which torrents are announced there."""
 
@@ -78,14 +98,18 @@ class DhtUpkeep:
                 self.set_dht(torrent, False)
 
     async def announce_fresh(self) -> None:
-        """Re-announce fresh torrents that have no metadata or no peer yet (BEP 5)."""
+        """Re-announce fresh torrents that have no metadata or no peer yet (BEP 5).
+
+        A copy this node downloaded is left to libtorrent's own announce schedule: seeds drop
+        each other's connections (BEP 21 upload_only), so it has no peer most of the time, and
+        re-announcing it every round cost a follower that just caught up on a few authors'
+        pages ~20 announces a second.
+        """
         interval = 2.0 if self.state.config.local_only else 30.0
         while True:
             await asyncio.sleep(interval)  # protocol timer: re-announce cadence
             for torrent in self.state.table.fresh():
-                status = torrent.status
-                lonely = status is None or not status.has_metadata or not status.num_peers
-                if torrent.dht and lonely:
+                if wants_reannounce(torrent):
                     torrent.handle.force_dht_announce()
 
     def routing_table(self) -> list[Endpoint]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -31,12 +31,54 @@ ANNOUNCE_PACE = 0.5
 """Seconds between two announces, so a start with many authors spreads its DHT traffic."""
 LOOKUP_TTL = 5 * 60.0
 """Seconds a lookup's result is used before a need looks the key up again."""
+EMPTY_LOOKUP_TTL = 15.0
+"""Seconds before a lookup that found nobody is repeated (an announce is a DHT traversal: a
+lookup sent while it is under way finds nothing, and a catch-up would stall until the next)."""
 LOOKUP_TIMEOUT = 3.0
 """Seconds a need waits for a lookup when no peer is known yet."""
 MAX_PEERS = 32
 """Peers handed to one torrent at most."""
+PEER_REFRESH = 10.0
+"""Seconds between asking for an author's peers again while a torrent waits for metadata."""
 HINT_TORRENTS = 16
 """The author's most recent torrents whose connected peers also count as the author's peers."""
+
+
+class MetadataEngine(Protocol):
+    """What waiting for a torrent's metadata with fresh peers needs of the engine."""
+
+    async def wait_metadata(self, infohash: str, timeout: float | None = None) -> None:
+        """Wait until the torrent has checked metadata; TimeoutError if not in time."""
+
+    def connect_peers(self, infohash: str, peers: Iterable[Endpoint]) -> None:
+        """Hand peers to the torrent."""
+
+
+async def wait_metadata_with_peers(
+    engine: MetadataEngine,
+    infohash: str,
+    timeout: float,
+    peers: Callable[[], Awaitable[list[Endpoint]]],
+) -> None:
+    """Wait for ``infohash``'s metadata, handing it the author's peers found meanwhile.
+
+    A torrent added before the rendezvous knew anybody (the author's announce still under
+    way, or a lookup that missed) gets the peers a later lookup finds every PEER_REFRESH
+    seconds instead of waiting out ``timeout``; TimeoutError after ``timeout``.
+    """
+    waited = 0.0
+    while True:
+        step = min(PEER_REFRESH, timeout - waited)
+        try:
+            await engine.wait_metadata(infohash, timeout=step)
+            return
+        except TimeoutError:
+            waited += step
+            if waited >= timeout:
+                raise
+        found = await peers()
+        if found:
+            engine.connect_peers(infohash, found)
 
 
 class RendezvousEngine(Protocol):
@@ -134,7 +176,8 @@ class AuthorPeers:
     async def peers(self, author: str) -> list[Endpoint]:
         """Return peers of ``author``; look its rendezvous up when stale, wait if none known."""
         known = self._known.setdefault(author, _Known())
-        stale = self.clock() - known.looked_up > LOOKUP_TTL
+        ttl = LOOKUP_TTL if known.peers else EMPTY_LOOKUP_TTL
+        stale = self.clock() - known.looked_up > ttl
         if stale and (known.lookup is None or known.lookup.done()):
             known.lookup = asyncio.create_task(self._lookup(author, known))
         current = self.known(author)

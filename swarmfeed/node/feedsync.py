@@ -28,6 +28,7 @@ from swarmfeed.core.posts import SignedPost
 from swarmfeed.core.sync import ChainWalk, FetchPage, HeldPage, WalkLimits
 from swarmfeed.engine.engine import Engine
 from swarmfeed.errors import InvalidInput, RolledBack, Superseded, WrongAuthor
+from swarmfeed.node.authorpeers import wait_metadata_with_peers
 from swarmfeed.node.events import EventBus, PostAdded
 from swarmfeed.node.faults import Faults
 from swarmfeed.node.layout import HomeLayout
@@ -166,7 +167,7 @@ class FeedSync:
                 peers=await self.peers(author),
             )
         self.db.torrents.add(TorrentRow(infohash, "page", author, None), int(self.clock()))
-        await self._unless_superseded(author, infohash, self._page_done(infohash))
+        await self._unless_superseded(author, infohash, self._page_done(author, infohash))
         data = self.shelf.page_bytes(infohash)
         first = step.index * PAGE_CAPACITY
         accepted = self.db.posts.accepted_ids(author, first, first + PAGE_CAPACITY - 1)
@@ -180,8 +181,10 @@ class FeedSync:
             self.db.torrents.remove(infohash)
             raise
 
-    async def _page_done(self, infohash: str) -> None:
-        await self.engine.wait_metadata(infohash, timeout=self.page_timeout)
+    async def _page_done(self, author: str, infohash: str) -> None:
+        await wait_metadata_with_peers(
+            self.engine, infohash, self.page_timeout, lambda: self.peers(author)
+        )
         await self.engine.wait_finished(infohash, timeout=self.page_timeout)
 
     async def _unless_superseded(

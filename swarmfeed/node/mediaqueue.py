@@ -3,7 +3,8 @@
 Posts are stored long before their media is wanted; each bundle gets a row in the media
 table when its post is stored (core/budget decides whether it is fetched automatically). One
 supervised loop starts fetches while core/budget.may_start allows: a back catalogue fills a
-few slots, a fresh post or media a person opened may use more, so it never waits behind it.
+few slots (more while its bundles are small), a fresh post or media a person opened may use
+more, so it never waits behind it.
 A fetch that finds no peers gives its slot back and is retried later with back-off.
 """
 
@@ -31,6 +32,7 @@ from swarmfeed.core.media import check_media_metadata
 from swarmfeed.core.posts import SignedPost
 from swarmfeed.engine.engine import Engine
 from swarmfeed.errors import InvalidInput, NotFound, SwarmfeedError
+from swarmfeed.node.authorpeers import wait_metadata_with_peers
 from swarmfeed.node.counters import Counters
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.node.storage import StorageKeeper
@@ -75,6 +77,7 @@ class MediaQueue:
         self.peers = peers
         self._running: dict[str, asyncio.Task[None]] = {}
         self._authors: dict[str, str] = {}
+        self._sizes: dict[str, int] = {}
         self._retries: dict[str, float] = {}
         self._started: dict[str, asyncio.Event] = {}
         self._wake = asyncio.Event()
@@ -241,14 +244,15 @@ class MediaQueue:
                 await asyncio.wait_for(self._wake.wait(), wait)
 
     def _start_what_fits(self) -> None:
-        room = self.budget.active + self.budget.urgent_extra - len(self._running)
+        room = self.budget.most_active - len(self._running)
         if room <= 0:
             return
         candidates = self.db.media.next(room + len(self._running), self.clock())
         for row in candidates:
             if row.infohash in self._running:
                 continue
-            if not may_start(len(self._running), row.priority, self.budget):
+            in_flight = sum(self._sizes.values())
+            if not may_start(len(self._running), row.priority, self.budget, in_flight, row.size):
                 continue
             stored = self.db.find_post(row.post_id)  # a reposted original may be foreign
             if stored is None or stored.signed.post.media is None:
@@ -259,12 +263,14 @@ class MediaQueue:
             task = asyncio.create_task(self._fetch(row, stored.signed))
             self._running[row.infohash] = task
             self._authors[row.infohash] = row.author
+            self._sizes[row.infohash] = row.size
             task.add_done_callback(self._on_done(row.infohash))
 
     def _on_done(self, infohash: str) -> Callable[[asyncio.Task[None]], None]:
         def done(_task: asyncio.Task[None]) -> None:
             self._running.pop(infohash, None)
             self._authors.pop(infohash, None)
+            self._sizes.pop(infohash, None)
             self._wake.set()
 
         return done
@@ -295,7 +301,9 @@ class MediaQueue:
             started = self._started.pop(infohash, None)
             if started is not None:
                 started.set()
-            await self.engine.wait_metadata(infohash, timeout=METADATA_TIMEOUT)
+            await wait_metadata_with_peers(
+                self.engine, infohash, METADATA_TIMEOUT, lambda: self.peers(row.author)
+            )
             await self._wait_complete(infohash)
         except TimeoutError:
             self._stalled(row, "no peer had it")

@@ -1,4 +1,4 @@
-"""A small run of the scale benchmark, so the script cannot rot (issue 9).
+"""A small run of the scale benchmark, so the script cannot rot.
 
 It checks that every part runs and reports consistent figures, never how fast: speed is
 judged by the full benchmark's ratios against its own baselines, not by test timings.
@@ -26,7 +26,7 @@ def test_scale_benchmark_smoke_run(tmp_path: Path, output_dir: Path) -> None:
             str(SCRIPT),
             "--smoke",
             "--parts",
-            "timeline",
+            "catchup,holding,timeline",
             "--out",
             str(out),
             "--workdir",
@@ -47,3 +47,28 @@ def test_scale_benchmark_smoke_run(tmp_path: Path, output_dir: Path) -> None:
     for key in ("api_timeline", "api_timeline_page_2", "html_timeline"):
         assert timeline["big"][key]["p99_ms"] >= timeline["big"][key]["p50_ms"] > 0
         assert timeline["p99_ratio"][key] > 0
+
+    catchup = report["catchup"]
+    for case, posts in ((catchup["big"], 20), (catchup["baseline"], 10)):
+        assert case["posts"] == case["posts_stored"] == case["bundles_complete"] == posts
+        assert case["all_bundles_s"] >= case["all_posts_s"] > 0
+        assert case["bundles_per_s"] > 0
+        assert case["peak_rss_bytes"] > 0
+        assert case["dht_sent"]["total"] == (
+            case["dht_sent"]["engine_out"] + case["dht_sent"]["bep44_queries"]
+        )
+    holding = report["holding"]
+    assert holding["catchup"]["bundles_complete"] == 3 * 4
+    # 3 authors x (4 bundles + 1 page), and the creator's feed (pages of its posts).
+    assert holding["torrents"] >= holding["torrents_generated"] == 15
+    assert holding["startup"]["restore_done_s"] >= holding["startup"]["api_answers_s"] > 0
+    assert holding["startup"]["to_restore"] >= 15
+    assert holding["idle"]["rss_bytes"] > 0
+    assert holding["idle"]["cpu_percent_of_core"] >= 0
+    for key in ("api_timeline", "html_timeline"):
+        assert holding["latency"][key]["p99_ms"] >= holding["latency"][key]["p50_ms"] > 0
+    fresh = holding["fresh"]
+    for name in ("holding", "empty"):
+        assert fresh[name]["complete_s"] is not None and fresh[name]["visible_s"] is not None
+    assert fresh["ratio"]["visible_s"] > 0 and fresh["ratio"]["complete_s"] > 0
+    assert (out / "bench_scale.png").stat().st_size > 0

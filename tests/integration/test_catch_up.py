@@ -48,8 +48,13 @@ class Seeder:
 
     async def serve(self, feed: GeneratedFeed) -> None:
         for torrent in feed.torrents():
+            # The seeder plays the author's node: its torrents are its own (authored), so the
+            # engine announces a fresh one until somebody connects, as it does for a node's own.
             await self.engine.add_torrent(
-                torrent.torrent, self.root / "content" / torrent.infohash.hex(), seed_mode=True
+                torrent.torrent,
+                self.root / "content" / torrent.infohash.hex(),
+                seed_mode=True,
+                authored=True,
             )
         self.engine.announce_rendezvous(peers_key(feed.keys.public_key))
         assert (await self.dht.put_mutable(feed.head)).stored > 0
@@ -84,7 +89,7 @@ async def test_a_new_follower_gets_every_post_and_bundle_fresh_first(
     feed = await asyncio.to_thread(generate_feed, seeder.root, keys, POSTS, MEDIA, CREATED)
     await seeder.serve(feed)
     # Few slots for the back catalogue, so the fresh post below meets a full queue.
-    follower.media.budget = FetchBudget(active=4, urgent_extra=2)
+    follower.media.budget = FetchBudget(active=4, urgent_extra=2, small_active=4)
     completed: list[str] = []
     events = follower.events.subscribe()
     follower.follow(keys.public_key)

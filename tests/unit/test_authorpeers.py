@@ -8,7 +8,13 @@ from collections.abc import Iterable
 import pytest
 
 from swarmfeed.core.rendezvous import peers_key
-from swarmfeed.node.authorpeers import ANNOUNCE_INTERVAL, LOOKUP_TTL, AuthorPeers
+from swarmfeed.node.authorpeers import (
+    ANNOUNCE_INTERVAL,
+    EMPTY_LOOKUP_TTL,
+    LOOKUP_TTL,
+    AuthorPeers,
+    wait_metadata_with_peers,
+)
 from swarmfeed.supervisor import Supervisor
 
 pytestmark = pytest.mark.anyio
@@ -76,6 +82,23 @@ async def test_one_lookup_per_author_until_the_result_is_stale() -> None:
     assert book.lookups == 2
 
 
+async def test_a_lookup_that_found_nobody_is_repeated_soon() -> None:
+    key = peers_key(bytes.fromhex(ALICE))
+    engine = FakeEngine({})
+    clock = Clock()
+    book = make(engine, clock)
+    assert await book.peers(ALICE) == []
+    clock.now += EMPTY_LOOKUP_TTL / 2
+    assert await book.peers(ALICE) == []
+    assert engine.looked_up == [key]
+    engine.table[key] = [("127.0.0.9", 6881)]  # the author's announce landed meanwhile
+    clock.now += EMPTY_LOOKUP_TTL
+    assert await book.peers(ALICE) == [("127.0.0.9", 6881)]
+    clock.now += EMPTY_LOOKUP_TTL + 1
+    await book.peers(ALICE)
+    assert engine.looked_up == [key, key]  # peers found: kept for LOOKUP_TTL
+
+
 async def test_peers_of_the_authors_recent_torrents_count_without_a_lookup_result() -> None:
     engine = FakeEngine({})
     engine.hints["aa-1"] = [("127.0.0.7", 7000)]
@@ -113,3 +136,34 @@ async def test_held_authors_are_announced_once_per_interval_and_released() -> No
         )
     finally:
         await book.supervisor.close()
+
+
+class SlowMetadata:
+    """Metadata arrives once a peer was handed to the torrent."""
+
+    def __init__(self) -> None:
+        self.connected: list[Endpoint] = []
+        self.arrived = asyncio.Event()
+
+    async def wait_metadata(self, infohash: str, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self.arrived.wait(), timeout)
+
+    def connect_peers(self, infohash: str, peers: Iterable[Endpoint]) -> None:
+        self.connected += peers
+        self.arrived.set()
+
+
+async def test_a_torrent_waiting_for_metadata_gets_peers_found_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("swarmfeed.node.authorpeers.PEER_REFRESH", 0.01)
+    engine = SlowMetadata()
+    answers = [[], [], [("127.0.0.9", 6881)]]
+
+    async def peers() -> list[Endpoint]:
+        return answers.pop(0) if answers else []
+
+    await wait_metadata_with_peers(engine, "ab" * 20, 5.0, peers)
+    assert engine.connected == [("127.0.0.9", 6881)]
+    with pytest.raises(TimeoutError):
+        await wait_metadata_with_peers(SlowMetadata(), "ab" * 20, 0.05, peers)

@@ -156,8 +156,21 @@ def test_fresh_posts_have_priority() -> None:
 
 
 def test_backlog_uses_shared_slots_and_urgent_fetches_get_more() -> None:
-    assert may_start(1, Priority.BACKLOG, BUDGET)
-    assert not may_start(2, Priority.BACKLOG, BUDGET)
-    assert may_start(2, Priority.FRESH, BUDGET)
-    assert may_start(2, Priority.OPENED, BUDGET)
-    assert not may_start(3, Priority.OPENED, BUDGET)
+    budget = FetchBudget(active=2, urgent_extra=1, small_active=2)
+    assert may_start(1, Priority.BACKLOG, budget)
+    assert not may_start(2, Priority.BACKLOG, budget)
+    assert may_start(2, Priority.FRESH, budget)
+    assert may_start(2, Priority.OPENED, budget)
+    assert not may_start(3, Priority.OPENED, budget)
+
+
+def test_small_bundles_of_a_backlog_run_more_at_once_within_the_bytes_in_flight() -> None:
+    budget = FetchBudget(active=2, urgent_extra=1, small_active=4, small_bytes=100)
+    assert may_start(2, Priority.BACKLOG, budget, in_flight=40, size=10)
+    assert may_start(3, Priority.BACKLOG, budget, in_flight=90, size=10)
+    assert not may_start(3, Priority.BACKLOG, budget, in_flight=90, size=11)  # too many bytes
+    assert not may_start(4, Priority.BACKLOG, budget, in_flight=4, size=1)  # too many fetches
+    # Large bundles keep to ``active``; urgent ones may still start above the small backlog.
+    assert not may_start(2, Priority.BACKLOG, budget, in_flight=0, size=101)
+    assert may_start(4, Priority.FRESH, budget, in_flight=4, size=10**9)
+    assert not may_start(5, Priority.FRESH, budget)
