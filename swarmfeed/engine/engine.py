@@ -337,4 +337,5 @@ class Engine:
             restoring=restore.running,
             restored=restore.done,
             to_restore=restore.total,
+            seeding=len(self.statuses.seeding),
         )

@@ -106,6 +106,8 @@ class StatusCache:
         self._active: set[str] = set()
         self.connected: set[str] = set()
         """Torrents with at least one connected peer at their last status (serving rounds)."""
+        self.seeding: set[str] = set()
+        """Torrents seeding at their last status (counted without a pass over every torrent)."""
         self._updates: Waiters[str] = Waiters()
 
     def attach(self, alerts: AlertLoop) -> None:
@@ -137,6 +139,7 @@ class StatusCache:
         self.needs_save.discard(key)
         self._active.discard(key)
         self.connected.discard(key)
+        self.seeding.discard(key)
 
     def _on_update(self, alert: Any) -> None:
         # The list holds copies: it outlives the alert. A big update (thousands of torrents
@@ -170,6 +173,10 @@ class StatusCache:
             self.needs_save.add(torrent.key)
         else:
             self.needs_save.discard(torrent.key)
+        if status.is_seeding:
+            self.seeding.add(torrent.key)
+        else:
+            self.seeding.discard(torrent.key)
         if status.num_peers:
             self.connected.add(torrent.key)
         else:

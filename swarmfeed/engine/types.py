@@ -112,6 +112,8 @@ class SessionStatus:
     restored: int = 0
     """Resume files handled so far (added or refused) ..."""
     to_restore: int = 0
+    seeding: int = 0
+    """Torrents complete and seeding, as of the last state update."""
     """... out of this many found at start."""
 
 

@@ -290,14 +290,13 @@ class Node:
 
     def status(self) -> NodeStatus:
         """Return a snapshot of the node."""
-        torrents = self.engine.list_status()
         session = self.engine.session_status()
         return NodeStatus(
             author=self.author,
             address=self.address,
             session=session,
-            torrents=len(torrents),
-            seeding=sum(1 for t in torrents if t.is_seeding),
+            torrents=session.num_torrents,
+            seeding=session.seeding,
             follows=len(self.db.follows.authors()),
             posts=self.db.posts.count(self.author),
             publishing=self.publisher.state,

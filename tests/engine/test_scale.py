@@ -216,6 +216,9 @@ async def test_many_torrents_restore_in_the_background_without_rehash(
         await asyncio.wait_for(node.engine.wait_finished(key), TIMEOUT)
         status_of = node.engine.status(key)
         assert status_of.is_seeding and status_of.total_download == 0, status_of
+    # The seeding count comes from the status cache, not from a pass over every torrent.
+    await node.engine.statuses.current(TIMEOUT)
+    assert node.engine.session_status().seeding == count
 
 
 async def test_statuses_come_from_state_updates(swarm: Swarm, tmp_path: Path) -> None:
