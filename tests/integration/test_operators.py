@@ -301,12 +301,23 @@ def test_metrics_move_when_a_post_is_fetched_and_served(swarm: LocalSwarm) -> No
         "the media at the reader",
         lambda: bundles(reader, key).get(created["media"]["infohash"]) == "complete",
     )
+    # Byte counters come from the engine's status cache, refreshed every second: a scrape
+    # right after the transfer may still show the last update.
+    down_before = value(before_reader, "swarmfeed_author_bytes_down_total", author=key)
+    up_before = value(before_author, "swarmfeed_author_bytes_up_total", author=key)
+    swarm.wait_for(
+        "the transfer in both nodes' byte counters",
+        lambda: (
+            value(scrape(reader, **auth), "swarmfeed_author_bytes_down_total", author=key)
+            - down_before
+            >= 48 * KiB
+            and value(scrape(author), "swarmfeed_author_bytes_up_total", author=key) - up_before
+            >= 48 * KiB
+        ),
+        timeout=30,
+    )
     after_reader = scrape(reader, **auth)
     after_author = scrape(author)
-    down = value(after_reader, "swarmfeed_author_bytes_down_total", author=key)
-    assert down - value(before_reader, "swarmfeed_author_bytes_down_total", author=key) >= 48 * KiB
-    up = value(after_author, "swarmfeed_author_bytes_up_total", author=key)
-    assert up - value(before_author, "swarmfeed_author_bytes_up_total", author=key) >= 48 * KiB
     complete = ("swarmfeed_torrents", {"kind": "media", "state": "complete"})
     assert (
         value(after_reader, complete[0], **complete[1])
