@@ -44,6 +44,8 @@ MAX_QUEUED = 64
 PARALLEL_FETCHES = 4
 HEAD_RETRIES = 6
 FIRST_HEAD_RETRY = 1.0
+PAGE_RETRIES = 2
+"""Head lookups again after a page the head named did not arrive (its author replaced it)."""
 """A head missing or not reaching the notice's entry yet is asked again after 1, 2, 4, 8, 16
 and 32 s (a sender's first post: its head may not be in the DHT when the notice arrives)."""
 PER_SENDER = 30
@@ -201,12 +203,19 @@ class NoticeInbox:
         has reached the DHT nodes we ask.
         """
         delay = FIRST_HEAD_RETRY
+        replaced = 0
         for _ in range(HEAD_RETRIES):
             try:
                 return await self.fetch_entry(notice)
             except HeadBehind:
                 await asyncio.sleep(delay)  # back-off while the sender's head spreads
                 delay *= 2
+            except TimeoutError:
+                # The page the head named may be gone: its author replaced it with a newer
+                # entry (entries often come in quick succession). Ask for the head again.
+                replaced += 1
+                if replaced > PAGE_RETRIES:
+                    raise
         return await self.fetch_entry(notice)
 
     async def fetch_entry(self, notice: n.Notice) -> SignedPost | None:

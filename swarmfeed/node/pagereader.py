@@ -17,7 +17,8 @@ from swarmfeed.errors import InvalidInput
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.node.torrents import TorrentShelf, check_page_metadata
 
-PAGE_TIMEOUT = 60.0
+PAGE_TIMEOUT = 20.0
+"""Seconds a page may take; a page its author replaced never comes (the caller asks again)."""
 
 
 class PageReader:
