@@ -7,7 +7,7 @@ the author it concerns (who may not follow us).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from swarmfeed.core import kinds
 from swarmfeed.core import notices as notice_kinds
@@ -106,6 +106,19 @@ class Social:
         """Publish a profile entry (the newest wins); ``avatar``: one image."""
         draft = self.actions.profile_draft(name, bio, links, pay_kind, pay_address)
         return await self.publisher.publish(draft, avatar)
+
+    async def set_profile_from_form(
+        self, fields: Mapping[str, str], avatar: Sequence[Upload] = ()
+    ) -> SignedPost:
+        """Publish a profile entry from the editor's form fields (links one per line)."""
+        return await self.set_profile(
+            fields.get("name", ""),
+            fields.get("bio", ""),
+            fields.get("links", "").splitlines(),
+            fields.get("pay_kind", ""),
+            fields.get("pay_address", ""),
+            avatar,
+        )
 
     def thread(self, post_id: str) -> Thread:
         """Return a post with its ancestors and replies held here."""

@@ -103,14 +103,7 @@ async def profile_submit(request: Request, node: NodeDep, composer: ComposerDep)
     """Publish the profile from the editor (multipart, avatar optional)."""
 
     async def publish(fields: dict[str, str], uploads: list[Upload], _p: UploadProgress) -> None:
-        await node.social.set_profile(
-            fields.get("name", ""),
-            fields.get("bio", ""),
-            fields.get("links", "").splitlines(),
-            fields.get("pay_kind", ""),
-            fields.get("pay_address", ""),
-            uploads,
-        )
+        await node.social.set_profile_from_form(fields, uploads)
 
     await receive_form(request, composer, publish)
     return RedirectResponse(f"/authors/{node.author}", status_code=303)

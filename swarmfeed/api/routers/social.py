@@ -92,14 +92,7 @@ async def put_profile(request: Request, node: NodeDep, composer: ComposerDep) ->
     async def publish(
         fields: dict[str, str], uploads: list[Upload], _progress: UploadProgress
     ) -> ProfileView:
-        await node.social.set_profile(
-            fields.get("name", ""),
-            fields.get("bio", ""),
-            fields.get("links", "").splitlines(),
-            fields.get("pay_kind", ""),
-            fields.get("pay_address", ""),
-            uploads,
-        )
+        await node.social.set_profile_from_form(fields, uploads)
         return profile_view(node, node.author)
 
     return await receive_form(request, composer, publish)
