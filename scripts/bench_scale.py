@@ -283,11 +283,28 @@ def restart(swarm: LocalSwarm, node: LocalNode, timeout: float) -> dict[str, Any
     }
 
 
-def idle_window(node: LocalNode, seconds: float) -> dict[str, Any]:
-    """Measure CPU, DHT packets and RSS of ``node`` over ``seconds`` of idleness."""
+def idle_window(node: LocalNode, seconds: float, step: float = 60.0) -> dict[str, Any]:
+    """Measure CPU, DHT packets and RSS of ``node`` over ``seconds`` of idleness.
+
+    The window is also reported in slices of ``step`` seconds, so periodic rounds (head polls,
+    re-puts, rendezvous announces) show apart from the quiet between them.
+    """
     cpu0, dht0 = cpu_seconds(node), dht_count(node)
     started = time.monotonic()
-    time.sleep(seconds)  # the window being measured
+    slices: list[dict[str, Any]] = []
+    cpu_at, dht_at, at = cpu0, dht0, started
+    while (left := started + seconds - time.monotonic()) > 0:
+        time.sleep(min(step, left))  # the window being measured
+        now, cpu_now, dht_now = time.monotonic(), cpu_seconds(node), dht_count(node)
+        sent = dht_now.minus(dht_at)
+        slices.append(
+            {
+                "from_s": round(at - started, 1),
+                "cpu_percent_of_core": round(100 * (cpu_now - cpu_at) / (now - at), 2),
+                "dht_packets_per_hour": round(sent.total * 3600 / (now - at)),
+            }
+        )
+        cpu_at, dht_at, at = cpu_now, dht_now, now
     elapsed = time.monotonic() - started
     cpu, sent = cpu_seconds(node) - cpu0, dht_count(node).minus(dht0)
     return {
@@ -296,6 +313,7 @@ def idle_window(node: LocalNode, seconds: float) -> dict[str, Any]:
         "dht_sent": sent.as_dict(),
         "dht_packets_per_hour": round(sent.total * 3600 / elapsed),
         "rss_bytes": rss(node),
+        "slices": slices,
     }
 
 

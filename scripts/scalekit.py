@@ -100,6 +100,8 @@ class DhtCount:
 
     engine_out: int
     client_queries: int
+    by_method: dict[str, int] = field(default_factory=dict)
+    """Queries by sender and KRPC method ("engine get_peers", "client get", ...)."""
 
     @property
     def total(self) -> int:
@@ -109,24 +111,39 @@ class DhtCount:
     def minus(self, other: DhtCount) -> DhtCount:
         """Return what was sent since ``other``."""
         return DhtCount(
-            self.engine_out - other.engine_out, self.client_queries - other.client_queries
+            self.engine_out - other.engine_out,
+            self.client_queries - other.client_queries,
+            {k: v - other.by_method.get(k, 0) for k, v in self.by_method.items()},
         )
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, Any]:
         """Return the figures for the report."""
+        queries = sum(v for k, v in self.by_method.items() if k.startswith("engine "))
         return {
             "engine_out": self.engine_out,
+            "engine_replies": self.engine_out - queries,
             "bep44_queries": self.client_queries,
             "total": self.total,
+            "queries_by_method": {k: v for k, v in sorted(self.by_method.items()) if v},
         }
+
+
+_METHOD = re.compile(r'^swarmfeed_(engine_dht_queries|dht_method_queries)_total\{method="(\w+)"\}$')
 
 
 def dht_count(node: LocalNode) -> DhtCount:
     """Read the DHT packets ``node`` sent so far (``/api/status`` and ``/metrics``)."""
     status = node.api("GET", "/api/status")
     samples = metrics(node)
+    by_method: dict[str, int] = {}
+    for name, value in samples.items():
+        if match := _METHOD.match(name):
+            sender = "engine" if match.group(1) == "engine_dht_queries" else "client"
+            by_method[f"{sender} {match.group(2)}"] = int(value)
     return DhtCount(
-        int(status["dht_packets_out"]), int(samples.get("swarmfeed_dht_queries_total", 0))
+        int(status["dht_packets_out"]),
+        int(samples.get("swarmfeed_dht_queries_total", 0)),
+        by_method,
     )
 
 

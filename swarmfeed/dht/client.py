@@ -127,6 +127,10 @@ class DhtClient:
         """Return the KRPC queries sent since start (metrics)."""
         return self.transport.queries_sent
 
+    def sent_by_method(self) -> dict[str, int]:
+        """Return the KRPC queries sent since start by method (metrics)."""
+        return dict(self.transport.sent_by_method)
+
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -185,7 +189,7 @@ class DhtClient:
             return checked[addr] is not None
 
         answered, queried = await self.traversal.run(
-            target, lambda tid: krpc.build_get(tid, self.node_id, target), salt, is_news
+            target, lambda tid: krpc.build_get(tid, self.node_id, target), salt, "get", is_news
         )
         best: MutableItem | None = None
         holders: list[TokenHolder] = []
@@ -240,7 +244,7 @@ class DhtClient:
 
         replies = await asyncio.gather(
             *(
-                self.transport.query(holder.node.addr, builder(holder), item.salt)
+                self.transport.query(holder.node.addr, builder(holder), item.salt, "put")
                 for holder in holders
             )
         )
@@ -266,19 +270,21 @@ class DhtClient:
     # -- building blocks for other BEP 5 queries (dht/peers.py) ----------------------------
 
     async def lookup(
-        self, target: bytes, build: Callable[[bytes], bytes]
+        self, target: bytes, build: Callable[[bytes], bytes], method: str
     ) -> list[tuple[NodeInfo, Response]]:
         """Query toward ``target`` with the queries ``build(tid)`` returns (BEP 5 lookup).
 
         Returns every node that answered with its response, closest to ``target`` first.
         """
-        answered, queried = await self.traversal.run(target, build, b"")
+        answered, queried = await self.traversal.run(target, build, b"", method)
         self.log.debug("lookup %s: %d answered, %d queried", target.hex(), len(answered), queried)
         return answered
 
-    async def query(self, addr: Address, build: Callable[[bytes], bytes]) -> Message | None:
-        """Send one query to ``addr`` and return its reply, or None if it stayed unanswered."""
-        return await self.transport.query(addr, build, b"")
+    async def query(
+        self, addr: Address, build: Callable[[bytes], bytes], method: str
+    ) -> Message | None:
+        """Send one ``method`` query to ``addr``; return its reply, or None if unanswered."""
+        return await self.transport.query(addr, build, b"", method)
 
     def _checked_item(
         self, response: Response, public_key: bytes, node: NodeInfo

@@ -44,7 +44,7 @@ async def get_peers(client: DhtClient, info_hash: bytes) -> PeersResult:
     if len(info_hash) != krpc.NODE_ID_BYTES:
         raise InvalidInput("an info hash is 20 bytes")
     answered = await client.lookup(
-        info_hash, lambda tid: krpc.build_get_peers(tid, client.node_id, info_hash)
+        info_hash, lambda tid: krpc.build_get_peers(tid, client.node_id, info_hash), "get_peers"
     )
     peers: list[Address] = []
     holders: list[TokenHolder] = []
@@ -76,7 +76,10 @@ async def announce_peer(
         )
 
     replies = await asyncio.gather(
-        *(client.query(holder.node.addr, builder(holder)) for holder in prior.tokens)
+        *(
+            client.query(holder.node.addr, builder(holder), "announce_peer")
+            for holder in prior.tokens
+        )
     )
     stored = sum(1 for reply in replies if isinstance(reply, Response))
     errors = tuple(reply.code for reply in replies if isinstance(reply, ErrorReply))

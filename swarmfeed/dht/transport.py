@@ -28,6 +28,7 @@ import ipaddress
 import logging
 import random
 import socket
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -94,6 +95,8 @@ class KrpcTransport:
         self.local: Address | None = None
         """The bound address, normalised (None before start())."""
         self.queries_sent = 0
+        self.sent_by_method: Counter[str] = Counter()
+        """Queries sent since start by KRPC method (BEP 5 and BEP 44 query names)."""
         """KRPC queries sent since start (metrics)."""
         self._transport: asyncio.DatagramTransport | None = None
         self._pending: dict[bytes, _Pending] = {}
@@ -145,9 +148,9 @@ class KrpcTransport:
         return self._pacer.estimate(host)
 
     async def query(
-        self, addr: Address, build: Callable[[bytes], bytes], salt: bytes
+        self, addr: Address, build: Callable[[bytes], bytes], salt: bytes, method: str
     ) -> Message | None:
-        """Send one query and return its reply, or None on timeout or a malformed reply."""
+        """Send one ``method`` query and return its reply, or None on timeout or bad reply."""
         if self._transport is None:
             raise SwarmfeedError("DhtClient is not started")
         loop = asyncio.get_running_loop()
@@ -161,6 +164,7 @@ class KrpcTransport:
         try:
             transport.sendto(build(tid), addr)
             self.queries_sent += 1
+            self.sent_by_method[method] += 1
             return await asyncio.wait_for(future, self.timeout)
         except TimeoutError:
             self.log.debug("no answer from %s:%d", *addr)

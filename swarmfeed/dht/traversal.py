@@ -77,9 +77,10 @@ class Traversal:
         target: bytes,
         build: Callable[[bytes], bytes],
         salt: bytes,
+        method: str,
         enough: Callable[[Response, Address], bool] | None = None,
     ) -> tuple[Answered, int]:
-        """Query toward ``target``; return the answered nodes, closest first, and the count.
+        """Query toward ``target`` with ``method`` queries; return the answered nodes and count.
 
         The lookup also ends at the first reply for which ``enough`` is true.
         """
@@ -131,7 +132,7 @@ class Traversal:
                         queried += 1
                         waiting += 1
                         task = asyncio.ensure_future(
-                            self.transport.query(candidate.addr, build, salt)
+                            self.transport.query(candidate.addr, build, salt, method)
                         )
                         inflight[task] = candidate
                 remaining = deadline - now

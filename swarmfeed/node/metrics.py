@@ -21,6 +21,9 @@ from swarmfeed.node.node import Node
 from swarmfeed.node.traffic import TrafficLedger
 
 # libtorrent session counters (session stats) exported as they are.
+ENGINE_DHT_METHODS = ("ping", "find_node", "get_peers", "announce_peer", "get", "put")
+"""KRPC query methods whose sent counts libtorrent keeps (``dht.dht_<method>_out``)."""
+
 ENGINE_TORRENT_STATES = {
     "ses.num_checking_torrents": "checking",
     "ses.num_downloading_torrents": "downloading",
@@ -142,6 +145,14 @@ class NodeCollector(Collector):
         messages.add_metric(["in"], node.engine.counter("dht.dht_messages_in"))
         messages.add_metric(["out"], node.engine.counter("dht.dht_messages_out"))
         yield messages
+        engine_queries = CounterMetricFamily(
+            "swarmfeed_engine_dht_queries",
+            "Queries the engine's DHT node (BEP 5, BEP 44) sent, by KRPC method.",
+            labels=["method"],
+        )
+        for method in ENGINE_DHT_METHODS:
+            engine_queries.add_metric([method], node.engine.counter(f"dht.dht_{method}_out"))
+        yield engine_queries
         yield CounterMetricFamily(
             "swarmfeed_dht_queries",
             "KRPC queries sent by the BEP 44 client.",
@@ -155,6 +166,15 @@ class NodeCollector(Collector):
         operations.add_metric(["get"], node.dht.lookups)
         operations.add_metric(["put"], node.dht.puts)
         yield operations
+        by_method = CounterMetricFamily(
+            "swarmfeed_dht_method_queries",
+            "KRPC queries sent by the BEP 44 client, by method (head gets and puts, BEP 5 "
+            "get_peers and announce_peer of the push rendezvous).",
+            labels=["method"],
+        )
+        for method, sent in sorted(node.dht.sent_by_method().items()):
+            by_method.add_metric([method], sent)
+        yield by_method
 
     def _follows(self) -> Iterator[Metric]:
         node = self.node
