@@ -309,11 +309,19 @@ class Engine:
         torrent = self._torrent(infohash)
         return content.file_entries(torrent, torrent.status or self.statuses.refresh(torrent))
 
-    def status(self, infohash: str) -> TorrentStatus:
-        """Return a current snapshot of one torrent (asks libtorrent; "restoring" if queued)."""
+    def status(self, infohash: str, *, cached: bool = False) -> TorrentStatus:
+        """Return a snapshot of one torrent: asked of libtorrent now, or as last updated.
+
+        ``cached`` takes the status of the last state update (at most a second old) when there
+        is one: pages showing many posts make no synchronous call per post into libtorrent's
+        thread. A torrent still queued for restore is "restoring".
+        """
         if self.restorer.is_pending(infohash):
             return restoring_status(infohash)
-        return self.statuses.refresh(self._torrent(infohash))
+        torrent = self._torrent(infohash)
+        if cached and torrent.status is not None:
+            return torrent.status
+        return self.statuses.refresh(torrent)
 
     def list_status(self) -> list[TorrentStatus]:
         """Return snapshots of every torrent, as of the last state update (no libtorrent call)."""

@@ -281,8 +281,8 @@ class Node:
         return self.push.stats()
 
     def torrent_status(self, infohash: str) -> TorrentStatus | None:
-        """Return the engine's status of a torrent, or None if the engine does not hold it."""
-        return self.engine.status(infohash) if self.engine.has(infohash) else None
+        """Return the engine's latest status of a torrent (None if not held), for display."""
+        return self.engine.status(infohash, cached=True) if self.engine.has(infohash) else None
 
     def torrents(self) -> list[tuple[TorrentRow | None, TorrentStatus]]:
         """Return every torrent in the engine with what it is to swarmfeed."""
