@@ -167,7 +167,10 @@ class Engine:
         self.seeding.apply(retired)
 
     def _restored(self, torrent: Torrent) -> None:
-        self.state.table.put(torrent, fresh=True, now=time.time())
+        # Fresh again only if it was fresh before the stop: a fresh torrent is in the DHT, and
+        # a back-catalogue one fetched minutes ago is not (with dht_fresh_only), so a restart
+        # right after a catch-up does not make the per-second policy look at all of it.
+        self.state.table.put(torrent, fresh=torrent.dht, now=time.time())
 
     # adding and removing ---------------------------------------------------------------------
 

@@ -287,6 +287,7 @@ class MediaQueue:
             # get their peers from the author's rendezvous, unless none is known or an
             # earlier try found nobody.
             fresh = row.priority >= Priority.FRESH
+            dht = fresh or not peers or infohash in self._retries
             await self.engine.add_magnet(
                 media.infohash,
                 media.infohash_v2,
@@ -294,7 +295,7 @@ class MediaQueue:
                 name=media.name,
                 check_metadata=lambda info: check_media_metadata(info, media),
                 peers=peers,
-                dht=fresh or not peers or infohash in self._retries,
+                dht=dht,
                 fresh=fresh,
             )
             self.db.torrents.add(TorrentRow(infohash, "media", row.author, row.post_id), now)
@@ -319,8 +320,9 @@ class MediaQueue:
             log.info("media %s fetch ended: %s", infohash[:16], exc)
             self.db.media.set_state(infohash, MediaState.QUEUED, int(self.clock()))
             return
-        if not fresh and infohash in self._retries:
-            # Found through the DHT after the rendezvous had nobody: held, it leaves the DHT.
+        if dht and not fresh:
+            # Found through the DHT because the rendezvous had nobody: held, it leaves the DHT
+            # (libtorrent would announce it every 15 minutes for as long as it is held).
             self.engine.set_dht(infohash, False)
         self._retries.pop(infohash, None)
         self.db.media.set_state(infohash, MediaState.COMPLETE, int(self.clock()))

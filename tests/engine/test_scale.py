@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -163,11 +164,15 @@ async def test_a_torrent_without_dht_downloads_from_peers_met_at_a_rendezvous(
     assert not downloader.engine.status(ih).dht
 
 
-def write_resume_files(folder: Path, data_root: Path, count: int) -> list[str]:
+def write_resume_files(
+    folder: Path, data_root: Path, count: int, fresh_every: int = 10
+) -> list[str]:
     """Write ``count`` small complete torrents and their resume data as a session would.
 
     Then overwrite every file with other bytes of the same size: a torrent that comes back
-    seeding was trusted from its resume data, not hashed again.
+    seeding was trusted from its resume data, not hashed again. Every one was added just now;
+    only every ``fresh_every``-th is in the DHT (a fresh post), the others were fetched from a
+    back catalogue (out of the DHT).
     """
     folder.mkdir(parents=True, exist_ok=True)
     keys = []
@@ -178,6 +183,9 @@ def write_resume_files(folder: Path, data_root: Path, count: int) -> list[str]:
         params.ti = lt.torrent_info(created.torrent)
         params.save_path = str(data_root)
         params.have_pieces = [True] * params.ti.num_pieces()
+        params.added_time = int(time.time())
+        if index % fresh_every:
+            params.flags |= lt.torrent_flags.disable_dht
         key = created.infohash.hex()
         (folder / f"{key}.resume").write_bytes(bytes(lt.write_resume_data_buf(params)))
         (post / "a.bin").write_bytes(b"\0" * (1000 + index))
@@ -219,6 +227,9 @@ async def test_many_torrents_restore_in_the_background_without_rehash(
     # The seeding count comes from the status cache, not from a pass over every torrent.
     await node.engine.statuses.current(TIMEOUT)
     assert node.engine.session_status().seeding == count
+    # Only what was fresh before the restart is fresh after it (the per-second policy's set).
+    fresh = {t.key for t in node.engine.state.table.fresh()}
+    assert fresh == set(keys[::10])
 
 
 async def test_statuses_come_from_state_updates(swarm: Swarm, tmp_path: Path) -> None:
