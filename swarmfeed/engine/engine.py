@@ -72,6 +72,7 @@ class Engine:
         self.serving = parts.serving
         self.rendezvous = parts.rendezvous
         self._tasks: list[asyncio.Task[None]] = []
+        self._listen_port = 0
 
     @property
     def running(self) -> bool:
@@ -98,6 +99,7 @@ class Engine:
         self.resume_dir.mkdir(parents=True, exist_ok=True)
         session = open_session(self.config, self.seeding.tuning)
         self.state.session = session
+        self._listen_port = int(session.listen_port())
         self.alerts.attach(session)
         self.dht.start()
         self.files_queue.start()
@@ -153,6 +155,8 @@ class Engine:
             if session is not None:
                 session.post_session_stats()
                 self.statuses.request()
+                # A synchronous call into libtorrent's thread: once a tick, not per request.
+                self._listen_port = int(session.listen_port())
             await asyncio.sleep(self.config.stats_interval)  # stats are posted on a timer
 
     async def _policy_rounds(self) -> None:
@@ -341,10 +345,10 @@ class Engine:
 
     def session_status(self) -> SessionStatus:
         """Return a snapshot of the session (counters refreshed every stats interval)."""
-        port = int(self.state.require_session().listen_port())
+        self.state.require_session()
         restore = self.restorer.progress()
         return replace(
-            self.stats.session_status(port, len(self.state.table)),
+            self.stats.session_status(self._listen_port, len(self.state.table)),
             restoring=restore.running,
             restored=restore.done,
             to_restore=restore.total,
