@@ -364,31 +364,49 @@ def run_holding(swarm: LocalSwarm, host: FeedHost, args: argparse.Namespace) -> 
     generated = host.call(
         "generate", first=100, authors=args.authors, posts=args.per_author, size=args.holding_size
     )
+    # The same number of other authors with a tenth of the posts: what idling costs should
+    # grow with the authors held, not with their posts.
+    sparse_posts = max(1, args.per_author // 10)
+    sparse_generated = host.call(
+        "generate",
+        first=100 + args.authors,
+        authors=args.authors,
+        posts=sparse_posts,
+        size=args.holding_size,
+    )
     holding = swarm.add("holding", start=False)
+    sparse = swarm.add("sparse", start=False)
     empty = swarm.add("empty", start=False)
     creator = swarm.add("creator", start=False)
-    nodes = [holding, empty, creator]
+    nodes = [holding, sparse, empty, creator]
     launch_all(swarm, nodes, timeout=120)
     wait_dht(nodes)
     announce_all(host)
     creator_key = str(creator.api("GET", "/api/status")["author"])
-    for node in (holding, empty):
+    for node in (holding, sparse, empty):
         follow(node, creator_key)
-    sampler = MemorySampler([holding])
+    sampler = MemorySampler([holding, sparse])
     sampler.start()
     progress(args.quiet, f"holding: the node catches up on {count} media posts")
     catchup = catchup_case(
         holding, {a: args.per_author for a in generated["authors"]}, sampler, args.timeout
     )
-    sampler.stopped.set()
     catchup.pop("samples")
+    progress(args.quiet, f"holding: the sparse node catches up on {args.authors} x {sparse_posts}")
+    sparse_catchup = catchup_case(
+        sparse, {a: sparse_posts for a in sparse_generated["authors"]}, sampler, args.timeout
+    )
+    sparse_catchup.pop("samples")
+    sampler.stopped.set()
     torrents = int(holding.api("GET", "/api/status")["torrents"])
     progress(args.quiet, f"holding: restarting the node with {torrents} torrents")
     startup = restart(swarm, holding, args.timeout)
+    restart(swarm, sparse, args.timeout)
     time.sleep(args.settle)  # let start-up work (reconciliation, first announces) pass
-    progress(args.quiet, f"holding: {args.idle:.0f} s idle window")
-    idle = idle_window(holding, args.idle)
-    empty_idle = idle_window(empty, min(args.idle, 10.0))
+    progress(args.quiet, f"holding: {args.idle:.0f} s idle window (three nodes at once)")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        windows = [pool.submit(idle_window, node, args.idle) for node in (holding, sparse, empty)]
+        idle, sparse_idle, empty_idle = (window.result() for window in windows)
     progress(args.quiet, "holding: timeline latency")
     latencies = {
         "api_timeline": latency(request_times(holding.client, "/api/timeline", args.requests)),
@@ -426,7 +444,17 @@ def run_holding(swarm: LocalSwarm, host: FeedHost, args: argparse.Namespace) -> 
         "catchup": catchup,
         "startup": startup,
         "idle": idle,
+        "sparse": {
+            "authors": args.authors,
+            "per_author": sparse_posts,
+            "torrents": int(sparse.api("GET", "/api/status")["torrents"]),
+            "catchup": sparse_catchup,
+            "idle": sparse_idle,
+        },
         "empty_idle": empty_idle,
+        "dht_per_hour_ratio_vs_sparse": round(
+            idle["dht_packets_per_hour"] / max(sparse_idle["dht_packets_per_hour"], 1), 2
+        ),
         "latency": latencies,
         "fresh": fresh,
     }
@@ -515,6 +543,12 @@ def table(report: dict[str, Any]) -> str:
             f" {start['restore_done_s']} s ({start['to_restore']} torrents)",
             f"  idle: RSS {_mib(idle['rss_bytes'])}, CPU {idle['cpu_percent_of_core']} % of a core,"
             f" DHT {idle['dht_packets_per_hour']} packets/h",
+            f"  same authors, a tenth of the posts ({holding['sparse']['torrents']} torrents):"
+            f" CPU {holding['sparse']['idle']['cpu_percent_of_core']} %,"
+            f" DHT {holding['sparse']['idle']['dht_packets_per_hour']} packets/h"
+            f" (holding / sparse: {holding['dht_per_hour_ratio_vs_sparse']});"
+            f" empty node: CPU {holding['empty_idle']['cpu_percent_of_core']} %,"
+            f" DHT {holding['empty_idle']['dht_packets_per_hour']} packets/h",
         ]
         for key, value in holding["latency"].items():
             lines.append(f"  {key:14} p50 {value['p50_ms']} ms, p99 {value['p99_ms']} ms")
