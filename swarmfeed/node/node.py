@@ -34,6 +34,7 @@ from swarmfeed.node.events import FollowChanged, MediaComplete
 from swarmfeed.node.export import ExportedTorrent
 from swarmfeed.node.following import ImportReport, import_follows
 from swarmfeed.node.layout import HomeLayout
+from swarmfeed.node.listing import DEFAULT_LIMIT, TorrentEntry, TorrentListing, select_torrents
 from swarmfeed.node.publisher import Upload
 from swarmfeed.node.torrents import Progress
 from swarmfeed.push.types import LiveStatus, PushStats
@@ -42,7 +43,6 @@ from swarmfeed.store.database import (
     Cursor,
     FollowRow,
     StoredPost,
-    TorrentRow,
 )
 from swarmfeed.supervisor import TaskHealth
 
@@ -284,9 +284,22 @@ class Node:
         """Return the engine's latest status of a torrent (None if not held), for display."""
         return self.engine.status(infohash, cached=True) if self.engine.has(infohash) else None
 
-    def torrents(self) -> list[tuple[TorrentRow | None, TorrentStatus]]:
-        """Return every torrent in the engine with what it is to swarmfeed."""
-        return [(self.db.torrents.get(s.infohash), s) for s in self.engine.list_status()]
+    def torrent_listing(
+        self, *, limit: int = DEFAULT_LIMIT, offset: int = 0, active: bool = False
+    ) -> TorrentListing:
+        """Return one page of the torrents in the engine (listing.py), joined for that page."""
+        chosen = select_torrents(
+            self.engine.list_status(), limit=limit, offset=offset, active=active
+        )
+        entries = [(self.db.torrents.get(s.infohash), s) for s in chosen.statuses]
+        return TorrentListing(chosen.total, entries)
+
+    def torrent_entry(self, infohash: str) -> TorrentEntry:
+        """Return one torrent in the engine with what it is to swarmfeed, or raise NotFound."""
+        status = self.torrent_status(infohash.lower())
+        if status is None:
+            raise NotFound(f"this node holds no torrent {infohash.lower()}")
+        return self.db.torrents.get(status.infohash), status
 
     def status(self) -> NodeStatus:
         """Return a snapshot of the node."""

@@ -8,18 +8,15 @@ an API client always see the same facts. Field names are part of the HTTP contra
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from urllib.parse import quote
 
 from pydantic import BaseModel
 
 from swarmfeed.core.identity import author_address
 from swarmfeed.core.magnet import format_peer_address, torrent_magnet
-from swarmfeed.engine.types import TorrentStatus
 from swarmfeed.errors import InvalidInput
-from swarmfeed.node.labels import torrent_post
 from swarmfeed.node.node import Node, NodeStatus
-from swarmfeed.store.database import Cursor, FollowRow, StoredPost, TorrentRow
+from swarmfeed.store.database import Cursor, FollowRow, StoredPost
 
 # SQLite integers are signed 64-bit; a cursor outside that range can name no stored post.
 _INT64 = 2**63
@@ -405,24 +402,6 @@ def media_view(node: Node, stored: StoredPost) -> MediaView | None:
         fetch_reason=row.reason if row else None,
         fetch_url=f"/api/media/{infohash}/fetch",
     )
-
-
-def torrent_magnet_of(
-    node: Node,
-    row: TorrentRow | None,
-    status: TorrentStatus,
-    peers: Sequence[tuple[str, int]],
-) -> str:
-    """Return the magnet link of a torrent the node holds, with ``peers`` as ``x.pe`` hints.
-
-    Media are hybrid: both infohashes come from the post. Pages are v1 only (protocol.md §5).
-    ``peers`` is ``node.peer_addresses()``, asked once for a whole listing.
-    """
-    stored = torrent_post(node.db, row)
-    media = stored.signed.post.media if stored else None
-    infohash = bytes.fromhex(status.infohash)
-    v2 = media.infohash_v2 if media is not None and media.infohash == infohash else None
-    return torrent_magnet(infohash, v2, status.name or None, peers)
 
 
 def follow_view(node: Node, row: FollowRow) -> FollowView:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -15,8 +16,9 @@ from swarmfeed.errors import InvalidInput, NotFound
 from swarmfeed.http.deps import ComposerDep, NodeDep
 from swarmfeed.http.headers import safe_local_path
 from swarmfeed.http.uploads import receive_post
-from swarmfeed.node.labels import torrent_label, torrent_post_id
+from swarmfeed.node.listing import MAX_LIMIT
 from swarmfeed.node.socialviews import profile_view
+from swarmfeed.node.torrentviews import torrent_views
 from swarmfeed.node.views import (
     find_follow,
     follow_view,
@@ -25,13 +27,36 @@ from swarmfeed.node.views import (
     status_view,
     storage_view,
     timeline_view,
-    torrent_magnet_of,
 )
 from swarmfeed.web import render
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 30
+SWARM_PAGE_SIZE = 100
+"""Torrents the Swarm page shows at once (``?per=`` asks for another number)."""
+MAX_SWARM_PAGE = 1_000_000
+
+
+@dataclass(frozen=True)
+class SwarmPager:
+    """Where the Swarm page's rows sit in the whole listing."""
+
+    page: int
+    pages: int
+    per: int
+    offset: int
+    total: int
+
+    @property
+    def shown(self) -> tuple[int, int]:
+        """Return the first and last row shown, counted from 1 (0, 0 when there are none)."""
+        return (self.offset + 1, min(self.total, self.offset + self.per)) if self.total else (0, 0)
+
+    def href(self, page: int) -> str:
+        """Return the link to ``page`` of the listing at this page size."""
+        per = f"&per={self.per}" if self.per != SWARM_PAGE_SIZE else ""
+        return f"/swarm?page={page}{per}"
 
 
 def get_templates(request: Request) -> Jinja2Templates:
@@ -223,30 +248,28 @@ async def fetch_submit(
 
 
 @router.get("/swarm", response_class=HTMLResponse)
-async def swarm_page(request: Request, node: NodeDep, templates: TemplatesDep) -> HTMLResponse:
-    """Show what this node seeds and downloads, peers and rates, bytes served to others."""
-    peers = node.peer_addresses()
-    torrents = [
-        {
-            "infohash": status.infohash,
-            "name": torrent_label(node.db, row, status.name),
-            "kind": row.kind if row else "unknown",
-            "post_id": torrent_post_id(node.db, row),
-            "author": row.author if row else None,
-            "state": status.state,
-            "progress": status.progress,
-            "size": status.total_wanted,
-            "peers": status.num_peers,
-            "seeds": status.num_seeds,
-            "upload_rate": status.upload_rate,
-            "download_rate": status.download_rate,
-            "uploaded": status.all_time_upload,
-            "copies": status.distributed_copies,
-            "magnet": torrent_magnet_of(node, row, status, peers),
-        }
-        for row, status in sorted(
-            node.torrents(),
-            key=lambda pair: (bool(pair[0] and pair[0].kind != "media"), -pair[1].all_time_upload),
-        )
-    ]
-    return page(templates, request, node, "swarm.html", nav="swarm", torrents=torrents)
+async def swarm_page(
+    request: Request,
+    node: NodeDep,
+    templates: TemplatesDep,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=MAX_SWARM_PAGE)] = 1,
+    per: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = SWARM_PAGE_SIZE,
+) -> HTMLResponse:
+    """Show one page of what this node seeds and downloads: peers, rates, bytes served."""
+    listing = node.torrent_listing(limit=per, offset=(page_number - 1) * per)
+    pages = max(1, -(-listing.total // per))
+    if page_number > pages:  # past the end (torrents went): show the last page
+        page_number = pages
+        listing = node.torrent_listing(limit=per, offset=(pages - 1) * per)
+    offset = (page_number - 1) * per
+    return page(
+        templates,
+        request,
+        node,
+        "swarm.html",
+        nav="swarm",
+        torrents=torrent_views(node, listing.entries),
+        pager=SwarmPager(
+            page=page_number, pages=pages, per=per, offset=offset, total=listing.total
+        ),
+    )

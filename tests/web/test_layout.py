@@ -96,6 +96,7 @@ def pages(world: World) -> dict[str, str]:
         "me": f"/authors/{world.bob_key}",
         "following": "/following",
         "swarm": "/swarm",
+        "swarm-paged": "/swarm?page=2&per=1",
         "not-found": f"/posts/{'0' * 64}",
     }
 
@@ -122,6 +123,7 @@ def open_page(context: BrowserContext, url: str) -> Page:
 
 
 PAGE_NAMES = ["timeline", "compose", "post", "own-post", "author", "me", "following", "swarm"]
+PAGE_NAMES += ["swarm-paged"]
 
 
 @pytest.mark.parametrize("name", [*PAGE_NAMES, "not-found"])
@@ -149,7 +151,7 @@ def test_counts_keep_their_nouns_after_live_updates(world: World, phone: Browser
     page.goto(world.bob.url + "/swarm")
     # app.js refreshes the status bar and the swarm table every 2 s from the JSON API.
     for _ in range(2):
-        with page.expect_response(lambda r: r.url.endswith("/api/torrents")):
+        with page.expect_response(lambda r: "/api/torrents?" in r.url):
             pass
     assert layout_problems(page) == []
     for count in page.locator("[data-stat=peers], [data-stat=dht_nodes]").all_inner_texts():
@@ -185,6 +187,27 @@ def test_swarm_table_uses_the_width_and_names_every_torrent(
 
     rates = page.locator("[data-t=download_rate], [data-t=upload_rate]").all_inner_texts()
     assert not [r for r in rates if re.fullmatch(r"\d+ Bytes?/s", r)], rates
+
+
+def test_the_swarm_page_shows_one_page_and_polls_only_for_it(
+    world: World, desktop: BrowserContext
+) -> None:
+    total = len(world.bob.api("GET", "/api/torrents"))
+    assert total >= 3  # Bob's page and post, Alice's page and post
+    page = open_page(desktop, world.bob.url + "/swarm?page=2&per=1")
+    expect(page.locator("[data-showing]")).to_contain_text(f"Showing 2–2 of {total} torrents")
+    expect(page.locator("[data-torrents] tbody tr")).to_have_count(1)
+    with page.expect_response(lambda r: "/api/torrents?" in r.url) as polled:
+        pass
+    assert polled.value.url.endswith("/api/torrents?limit=1&offset=1")
+    assert len(polled.value.json()) == 1
+
+    page.locator("[data-pager] a[rel=next]").click()
+    expect(page.locator("[data-showing]")).to_contain_text(f"Showing 3–3 of {total} torrents")
+    page.locator("[data-pager] a[rel=prev]").click()
+    page.locator("[data-pager] a[rel=prev]").click()
+    expect(page.locator("[data-showing]")).to_contain_text(f"Showing 1–1 of {total} torrents")
+    expect(page.locator("[data-pager] a[rel=prev]")).to_have_count(0)
 
 
 def test_app_js_writes_sizes_and_rates_as_the_server_does(

@@ -1,80 +1,39 @@
-"""GET /api/torrents: what this node seeds and downloads; GET /api/torrents/{ih}.torrent."""
+"""GET /api/torrents (a page of them), /api/torrents/{ih} and /api/torrents/{ih}.torrent."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from pydantic import BaseModel
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from swarmfeed.core.torrentfile import TORRENT_MIME
 from swarmfeed.http.deps import NodeDep
-from swarmfeed.node.labels import torrent_label, torrent_post_id
-from swarmfeed.node.views import torrent_magnet_of
+from swarmfeed.node.listing import DEFAULT_LIMIT, MAX_LIMIT, TOTAL_HEADER
+from swarmfeed.node.torrentviews import TorrentView, torrent_views
 
 router = APIRouter(prefix="/api", tags=["torrents"])
 
-
-class TorrentOut(BaseModel):
-    """One torrent in the engine and what it is to swarmfeed."""
-
-    infohash: str
-    name: str
-    label: str
-    """What a person calls it: the post's file names and author, or whose feed page it is."""
-    kind: str
-    author: str | None
-    post_id: str | None
-    state: str
-    progress: float
-    total_wanted: int
-    total_done: int
-    download_rate: int
-    upload_rate: int
-    total_upload: int
-    total_download: int
-    peers: int
-    seeds: int
-    seeding: bool
-    distributed_copies: float
-    error: str | None
-    completed_at: float | None = None
-    """When this node finished downloading it (POSIX seconds); null if it never downloaded it."""
-    magnet: str
-    """Its magnet link, with this node's reachable addresses as ``x.pe`` peer hints."""
-    torrent_url: str
-    """Where its .torrent file is exported."""
+INFOHASH = re.compile(r"[0-9a-fA-F]{40}")
 
 
 @router.get("/torrents")
-async def list_torrents(node: NodeDep) -> list[TorrentOut]:
-    """Return every torrent with its state, peers, rates and bytes served to others."""
-    peers = node.peer_addresses()
-    return [
-        TorrentOut(
-            infohash=status.infohash,
-            name=status.name,
-            label=torrent_label(node.db, row, status.name),
-            kind=row.kind if row else "unknown",
-            author=row.author if row else None,
-            post_id=torrent_post_id(node.db, row),
-            state=status.state,
-            progress=status.progress,
-            total_wanted=status.total_wanted,
-            total_done=status.total_done,
-            download_rate=status.download_rate,
-            upload_rate=status.upload_rate,
-            total_upload=status.all_time_upload,
-            total_download=status.total_download,
-            peers=status.num_peers,
-            seeds=status.num_seeds,
-            seeding=status.is_seeding,
-            distributed_copies=status.distributed_copies,
-            error=status.error,
-            completed_at=status.completed_at,
-            magnet=torrent_magnet_of(node, row, status, peers),
-            torrent_url=f"/api/torrents/{status.infohash}.torrent",
-        )
-        for row, status in node.torrents()
-    ]
+async def list_torrents(
+    node: NodeDep,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    active: bool = False,
+) -> list[TorrentView]:
+    """Return one page of the torrents: state, peers, rates, bytes served to others.
+
+    Transfers in progress come first, then the most served, then by infohash; ``active``
+    keeps only transfers in progress and torrents with traffic now. The whole listing's size
+    is in the X-Total-Count header.
+    """
+    listing = node.torrent_listing(limit=limit, offset=offset, active=active)
+    response.headers[TOTAL_HEADER] = str(listing.total)
+    return torrent_views(node, listing.entries)
 
 
 @router.get(
@@ -97,3 +56,16 @@ async def export_torrent(node: NodeDep, infohash: str) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+# After the export route: "{infohash}" would also match "<ih>.torrent" (and refuse it).
+@router.get("/torrents/{infohash}")
+async def get_torrent(node: NodeDep, infohash: str) -> TorrentView:
+    """Return one torrent's row; 404 for a torrent the node does not hold, 422 for no infohash."""
+    if not INFOHASH.fullmatch(infohash):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "an infohash is 40 hex digits (the btih of a magnet link)",
+        )
+    [view] = torrent_views(node, [node.torrent_entry(infohash)])
+    return view

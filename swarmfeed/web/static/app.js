@@ -181,7 +181,9 @@
     const table = $("[data-torrents]");
     if (!table) return;
     try {
-      const torrents = await getJSON("/api/torrents");
+      // Only the page shown: a seedbox holds tens of thousands of torrents.
+      const query = new URLSearchParams({ limit: table.dataset.limit || "100", offset: table.dataset.offset || "0" });
+      const torrents = await getJSON(`/api/torrents?${query}`);
       for (const t of torrents) {
         const row = table.querySelector(`tr[data-infohash="${CSS.escape(t.infohash)}"]`);
         if (!row) continue;
