@@ -92,6 +92,17 @@ class ApiClient:
         """GET ``path`` with query ``params``."""
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 
+    def get_with_headers(self, path: str, **params: Any) -> tuple[Any, httpx.Headers]:
+        """GET ``path`` with query ``params``; return the decoded JSON and the headers."""
+        query = {k: v for k, v in params.items() if v is not None}
+        response = self._send("GET", path, params=query)
+        return response.json(), response.headers
+
+    def find(self, path: str) -> Any:
+        """GET ``path``; return the decoded JSON, or None when the node answers 404."""
+        response = self._send("GET", path, expect=(404,))
+        return None if response.status_code == 404 else response.json()
+
     def post_multipart(
         self, path: str, data: dict[str, str], files: list[tuple[str, Path]], timeout: float
     ) -> Any:

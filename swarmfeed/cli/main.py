@@ -9,7 +9,6 @@ import logging
 import os
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from rich.table import Column
 
 from swarmfeed.cli import operators, social
 from swarmfeed.cli.client import ApiClient, ApiError
@@ -42,15 +40,19 @@ from swarmfeed.cli.render import (
     printable,
     status_text,
     torrents_text,
-    transfer_figures,
 )
+from swarmfeed.cli.transfers import watch_transfers
 from swarmfeed.core.identity import author_address
 from swarmfeed.core.policy import SeedPolicy
 from swarmfeed.core.units import format_state
 from swarmfeed.errors import SwarmfeedError
 from swarmfeed.node.config import Settings
 from swarmfeed.node.layout import HomeLayout
+from swarmfeed.node.listing import MAX_LIMIT, TOTAL_HEADER
 from swarmfeed.store import keystore
+
+TORRENTS_SHOWN = 50
+"""Torrents ``swarmfeed torrents`` lists unless given --limit (it says how many more exist)."""
 
 
 def _passphrase(prompt: bool) -> str | None:
@@ -408,48 +410,28 @@ def status(home: Path, http: str | None, api: str | None) -> None:
 @home_option
 @http_option
 @api_option
-@click.option("--watch", is_flag=True, help="Show live progress bars until every torrent is done.")
-def torrents(home: Path, http: str | None, api: str | None, watch: bool) -> None:
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_LIMIT),
+    default=TORRENTS_SHOWN,
+    show_default=True,
+    help="Show at most this many: transfers in progress first, then the most served.",
+)
+@click.option(
+    "--watch", is_flag=True, help="Show live progress bars of the transfers in progress until done."
+)
+def torrents(home: Path, http: str | None, api: str | None, limit: int, watch: bool) -> None:
     """List the torrents this node seeds and downloads (live progress with --watch)."""
     client = client_for(home, http, api)
     try:
-        rows = client.get("/api/torrents")
+        if watch:
+            if not watch_transfers(client, limit, err_console):
+                click.echo("no transfers in progress")
+            return
+        rows, headers = client.get_with_headers("/api/torrents", limit=limit)
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
-    if not watch:
-        click.echo(torrents_text(rows))
-        return
-    with Progress(
-        TextColumn("{task.description}", markup=False, table_column=Column(ratio=2, no_wrap=True)),
-        BarColumn(),
-        TextColumn("{task.fields[sizes]}", justify="right"),
-        TextColumn("↓ {task.fields[down]}", justify="right"),
-        TextColumn("↑ {task.fields[up]}", justify="right"),
-        console=err_console,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-        while True:
-            for row in rows:
-                sizes, down, up = transfer_figures(row)
-                if row["infohash"] not in tasks:
-                    tasks[row["infohash"]] = bar.add_task(
-                        printable(row["label"]), total=None, sizes=sizes, down=down, up=up
-                    )
-                bar.update(
-                    tasks[row["infohash"]],
-                    completed=row["total_done"],
-                    total=row["total_wanted"] or None,
-                    sizes=sizes,
-                    down=down,
-                    up=up,
-                )
-            if all(task.finished for task in bar.tasks):
-                break
-            time.sleep(1.0)  # the node's rates are one-second averages
-            try:
-                rows = client.get("/api/torrents")
-            except ApiError as exc:
-                raise click.ClickException(str(exc)) from exc
+    click.echo(torrents_text(rows, total=int(headers.get(TOTAL_HEADER, len(rows)))))
 
 
 @main.group()

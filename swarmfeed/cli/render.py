@@ -58,15 +58,15 @@ def status_text(info: dict[str, Any], url: str) -> str:
     return "\n".join(f"{key:<{width}}  {value}" for key, value in fields)
 
 
-def torrents_text(rows: list[dict[str, Any]]) -> str:
+def torrents_text(rows: list[dict[str, Any]], total: int | None = None) -> str:
     """Return the ``swarmfeed torrents`` listing: each torrent's name, then state and traffic.
 
     Lines per torrent rather than a table, so nothing is cut at any terminal width; the last
-    names its infohash (for ``swarmfeed torrent export``).
+    names its infohash (for ``swarmfeed torrent export``). Rows come in the node's order
+    (transfers in progress first, then the most served); ``total`` is how many the node holds.
     """
     lines = []
-    # Media first, what this node served most on top; feed pages (small, many) last.
-    for row in sorted(rows, key=lambda row: (row["kind"] != "media", -row["total_upload"])):
+    for row in rows:
         state = format_state(row["state"])
         if not row["seeding"]:
             state += f" {row['progress'] * 100:.0f}%"
@@ -81,6 +81,9 @@ def torrents_text(rows: list[dict[str, Any]]) -> str:
         lines += [f"{printable(row['label'])} ({row['kind']})", f"  {' · '.join(figures)}"]
         if row.get("infohash"):
             lines.append(f"  infohash {row['infohash']}")
+    if total is not None and total > len(rows):
+        more = total - len(rows)
+        lines.append(f"… and {more} more of {counted(total, 'torrent')} (--limit shows more)")
     return "\n".join(lines) if lines else "no torrents yet"
 
 

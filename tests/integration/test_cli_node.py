@@ -2,7 +2,8 @@
 
 Ana posts a file; Ben follows her and fetches it. The CLI talks to Ben's node: ``id`` prints the
 running node's address (not the key in some other home), ``status`` and ``torrents`` print sizes,
-rates and names the way the web UI does.
+rates and names the way the web UI does, and ``torrents`` a page at a time. (``torrents --watch``
+following a transfer: test_torrent_listing.py.)
 """
 
 from __future__ import annotations
@@ -123,12 +124,23 @@ def test_torrents_lists_names_sizes_and_rates(pair: Pair) -> None:
     assert not re.search(r"\d+ Bytes/s", stdout), "tiny rates are shown as idle"
 
 
-def test_torrents_watch_ends_when_everything_is_complete(pair: Pair) -> None:
+def test_torrents_watch_with_everything_complete_says_so(pair: Pair) -> None:
     result = CliRunner().invoke(main, ["torrents", "--watch", "--api", pair.ben.url])
 
     assert result.exit_code == 0, result.output
-    assert f"{format_size(FILE_SIZE)} / {format_size(FILE_SIZE)}" in result.stderr
-    assert "first-song.ogg — Ana" in result.stderr
+    assert result.stdout.strip() == "no transfers in progress"
+
+
+def test_torrents_limit_says_how_many_more(pair: Pair) -> None:
+    held = len(pair.ben.api("GET", "/api/torrents"))
+    assert held >= 2  # Ana's feed page and her song
+
+    stdout, _ = run(pair.ben, "torrents", "--limit", "1")
+
+    assert stdout.count("  infohash ") == 1
+    assert (
+        stdout.splitlines()[-1] == f"… and {held - 1} more of {held} torrents (--limit shows more)"
+    )
 
 
 def media_infohash(node: LocalNode) -> str:

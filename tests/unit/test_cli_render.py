@@ -89,6 +89,14 @@ def test_torrents_are_named_with_state_and_traffic() -> None:
     assert torrents_text([]) == "no torrents yet"
 
 
+def test_torrents_say_how_many_more_the_node_holds() -> None:
+    rows = [torrent(), torrent(label="clip.webm — Bo")]
+    assert torrents_text(rows, total=2) == torrents_text(rows)
+    assert torrents_text(rows, total=5).splitlines()[-1] == (
+        "… and 3 more of 5 torrents (--limit shows more)"
+    )
+
+
 def test_watch_figures_use_the_same_units() -> None:
     row = torrent(total_done=1024 * 1024, download_rate=2 * 1024 * 1024, upload_rate=100)
     assert transfer_figures(row) == ("1.0 MiB / 3.0 MiB", "2.0 MiB/s", "—")
