@@ -287,11 +287,12 @@ def post_media(node: LocalNode, text: str, path: Path) -> dict[str, Any]:
 
 
 def media_torrent(node: LocalNode, infohash: str) -> dict[str, Any] | None:
-    """Return the node's /api/torrents row for ``infohash``."""
-    for row in node.api("GET", "/api/torrents"):
-        if row["infohash"] == infohash:
-            return dict(row)
-    return None
+    """Return the node's /api/torrents/{infohash} row, or None while it does not hold it."""
+    response = node.client.get(f"/api/torrents/{infohash}")
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return dict(response.json())
 
 
 def run_swarm(
