@@ -45,9 +45,3 @@ def torrent_post(db: Database, row: TorrentRow | None) -> StoredPost | None:
     if row is None or row.kind != "media":
         return None
     return db.posts.get(row.post_id) if row.post_id else db.posts.by_media(row.infohash)
-
-
-def torrent_post_id(db: Database, row: TorrentRow | None) -> str | None:
-    """Return the id of the post a media torrent belongs to, or None."""
-    stored = torrent_post(db, row)
-    return stored.id if stored else None
