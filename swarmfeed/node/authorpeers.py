@@ -6,6 +6,10 @@ minutes; a node that wants a page or bundle of that author looks the key up once
 peers to the torrent (``Engine.add_magnet(peers=...)``). The torrent's own DHT announces and
 lookups (BEP 5) are then needed only while the post is fresh or when nobody is known, so DHT
 traffic grows with the authors held, not with their posts.
+
+An author this node does not hold (a page read once for a notice or a reposted original) is
+looked up the same way, never announced; what such lookups found is kept for the
+MAX_STRANGERS authors used last only, so peers that send notices cannot grow it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -42,6 +47,8 @@ PEER_REFRESH = 10.0
 """Seconds between asking for an author's peers again while a torrent waits for metadata."""
 HINT_TORRENTS = 16
 """The author's most recent torrents whose connected peers also count as the author's peers."""
+MAX_STRANGERS = 64
+"""Authors not held whose lookup results are kept (the least recently used are forgotten)."""
 
 
 class MetadataEngine(Protocol):
@@ -120,6 +127,9 @@ class AuthorPeers:
         self.clock = clock
         self._due: dict[str, float] = {}
         self._known: dict[str, _Known] = {}
+        """Lookup results of the held authors."""
+        self._strangers: OrderedDict[str, _Known] = OrderedDict()
+        """Lookup results of authors not held, least recently used first."""
         self._wake = asyncio.Event()
         self.announces = 0
         """Rendezvous announces sent since start."""
@@ -134,12 +144,14 @@ class AuthorPeers:
         """Announce from now on that this node holds ``author``'s content."""
         if author not in self._due:
             self._due[author] = 0.0
+            self._known[author] = self._strangers.pop(author, _Known())
             self._wake.set()
 
     def release(self, author: str) -> None:
         """Stop announcing ``author`` and forget its peers."""
         self._due.pop(author, None)
         self._known.pop(author, None)  # a lookup under way ends within LOOKUP_TIMEOUT
+        self._strangers.pop(author, None)
 
     def held(self) -> list[str]:
         """Return the authors announced."""
@@ -167,7 +179,8 @@ class AuthorPeers:
 
     def known(self, author: str) -> list[Endpoint]:
         """Return the peers known to hold ``author``'s content now (no lookup)."""
-        found = list(self._known.get(author, _Known()).peers)
+        entry = self._known.get(author) or self._strangers.get(author) or _Known()
+        found = list(entry.peers)
         for peer in self.engine.peer_hints(self.torrents_of(author, HINT_TORRENTS)):
             if peer not in found:
                 found.append(peer)
@@ -175,7 +188,7 @@ class AuthorPeers:
 
     async def peers(self, author: str) -> list[Endpoint]:
         """Return peers of ``author``; look its rendezvous up when stale, wait if none known."""
-        known = self._known.setdefault(author, _Known())
+        known = self._entry(author)
         ttl = LOOKUP_TTL if known.peers else EMPTY_LOOKUP_TTL
         stale = self.clock() - known.looked_up > ttl
         if stale and (known.lookup is None or known.lookup.done()):
@@ -186,6 +199,16 @@ class AuthorPeers:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(known.lookup), LOOKUP_TIMEOUT)
         return self.known(author)
+
+    def _entry(self, author: str) -> _Known:
+        """Return the lookup state of ``author``, made most recent among the authors not held."""
+        if author in self._due:
+            return self._known.setdefault(author, _Known())
+        known = self._strangers.pop(author, _Known())
+        self._strangers[author] = known
+        while len(self._strangers) > MAX_STRANGERS:
+            self._strangers.popitem(last=False)  # a lookup under way still ends in time
+        return known
 
     async def _lookup(self, author: str, known: _Known) -> list[Endpoint]:
         self.lookups += 1

@@ -3,7 +3,10 @@
 The page is fetched by magnet with the §5 metadata check (one small file named for its
 author, at most 8 MiB), checked against the SHA-256 the head or the newer page names, verified
 (every post signed by the author), and removed again unless the node held it already: a page of
-an author nobody here follows is read once, never seeded.
+an author nobody here follows is read once, never seeded. Its peers come from the author's
+rendezvous (protocol.md §7.1) as for the pages of followed authors: at once, and again while
+the page waits for its metadata. The rendezvous is only looked up, never announced: reading a
+page does not make this node a holder of its author.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from swarmfeed.core.feed import FeedPage, decode_page, page_sha256, verify_page
 from swarmfeed.engine.engine import Engine
 from swarmfeed.errors import InvalidInput
+from swarmfeed.node.authorpeers import Endpoint, wait_metadata_with_peers
 from swarmfeed.node.layout import HomeLayout
 from swarmfeed.node.torrents import TorrentShelf, check_page_metadata
 
@@ -29,7 +33,7 @@ class PageReader:
         engine: Engine,
         shelf: TorrentShelf,
         layout: HomeLayout,
-        peers: Callable[[str], Awaitable[list[tuple[str, int]]]],
+        peers: Callable[[str], Awaitable[list[Endpoint]]],
         timeout: float = PAGE_TIMEOUT,
     ) -> None:
         self.engine = engine
@@ -69,7 +73,9 @@ class PageReader:
                 peers=await self.peers(author.hex()),  # the author's rendezvous (§7.1)
             )
         try:
-            await self.engine.wait_metadata(infohash, timeout=self.timeout)
+            await wait_metadata_with_peers(
+                self.engine, infohash, self.timeout, lambda: self.peers(author.hex())
+            )
             await self.engine.wait_finished(infohash, timeout=self.timeout)
             data = self.shelf.page_bytes(infohash)
         finally:

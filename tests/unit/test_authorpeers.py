@@ -12,6 +12,7 @@ from swarmfeed.node.authorpeers import (
     ANNOUNCE_INTERVAL,
     EMPTY_LOOKUP_TTL,
     LOOKUP_TTL,
+    MAX_STRANGERS,
     AuthorPeers,
     wait_metadata_with_peers,
 )
@@ -136,6 +137,45 @@ async def test_held_authors_are_announced_once_per_interval_and_released() -> No
         )
     finally:
         await book.supervisor.close()
+
+
+async def test_authors_not_held_are_looked_up_never_announced_and_kept_bounded() -> None:
+    strangers = [f"{i:064x}" for i in range(MAX_STRANGERS + 1)]
+    engine = FakeEngine({peers_key(bytes.fromhex(a)): [("127.0.8.9", 6881)] for a in strangers})
+    engine.table[peers_key(bytes.fromhex(ALICE))] = [("127.0.8.10", 6881)]
+    book = make(engine, Clock())
+    book.hold(ALICE)
+    await book.peers(ALICE)
+    book.start()
+    try:
+        await asyncio.wait_for(engine.announce_seen.wait(), 5)
+        for author in strangers:  # pages read once (notices, reposted originals)
+            assert await book.peers(author) == [("127.0.8.9", 6881)]
+        assert book.held() == [ALICE]
+        assert engine.announced == [peers_key(bytes.fromhex(ALICE))]
+        # The least recently used stranger was forgotten; the last ones and ALICE were not.
+        assert book.known(strangers[0]) == []
+        assert book.known(strangers[-1]) == [("127.0.8.9", 6881)]
+        assert book.known(ALICE) == [("127.0.8.10", 6881)]
+        before = book.lookups
+        await book.peers(strangers[-1])
+        await book.peers(ALICE)
+        assert book.lookups == before  # within LOOKUP_TTL
+        await book.peers(strangers[0])
+        assert book.lookups == before + 1  # looked up again, once
+    finally:
+        await book.supervisor.close()
+
+
+async def test_holding_an_author_keeps_what_a_lookup_found_before() -> None:
+    engine = FakeEngine({peers_key(bytes.fromhex(BOB)): [("127.0.8.11", 6881)]})
+    book = make(engine, Clock())
+    assert await book.peers(BOB) == [("127.0.8.11", 6881)]  # not held yet: a stranger
+    book.hold(BOB)  # followed meanwhile
+    assert await book.peers(BOB) == [("127.0.8.11", 6881)]
+    assert book.lookups == 1
+    book.release(BOB)
+    assert book.known(BOB) == [] and book.held() == []
 
 
 class SlowMetadata:
