@@ -125,6 +125,12 @@ class Swarm:
             if node.engine._session is not None:
                 await self.stop(node)
 
+    async def __aenter__(self) -> Swarm:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
 
 async def eventually(condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:
     """Wait until ``condition()`` holds, checking every 50 ms.

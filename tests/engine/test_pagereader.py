@@ -35,11 +35,8 @@ HOSTS = [f"127.0.8.{i}" for i in range(20, 23)]
 @pytest.fixture
 async def swarm(tmp_path: Path) -> AsyncIterator[Swarm]:
     """Engines on this module's own loopback addresses."""
-    swarm = Swarm(tmp_path, hosts=HOSTS)
-    try:
+    async with Swarm(tmp_path, hosts=HOSTS) as swarm:
         yield swarm
-    finally:
-        await swarm.close()
 
 
 def one_post_page(keys: KeyPair) -> FeedPage:
