@@ -76,6 +76,15 @@ class WalkDone:
 WalkStep = FetchPage | WalkDone
 
 
+def is_news(seq: int, stored: int | None, offered: int | None, judged: int | None) -> bool:
+    """Return True if a head of ``seq`` is newer than the stored, offered and judged heads.
+
+    A head equal to the one a sync is judging is no news: taking it would end that sync's
+    page wait and start it over (a push offered again, a poll answered by the same item).
+    """
+    return all(other is None or seq > other for other in (stored, offered, judged))
+
+
 def newest_index(count: int) -> int:
     """Return the index of the page holding post ``count - 1`` (§5: ``first = index * 64``)."""
     return (count - 1) // PAGE_CAPACITY

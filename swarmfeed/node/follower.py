@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from swarmfeed.core.bep44 import MutableItem, verify_item
 from swarmfeed.core.followfile import FollowKind, ListEntry
+from swarmfeed.core.sync import is_news
 from swarmfeed.dht.client import DhtClient
 from swarmfeed.errors import InvalidInput, Superseded, SwarmfeedError
 from swarmfeed.node.counters import Counters
@@ -93,6 +94,8 @@ class Follower:
         self._wake: dict[str, asyncio.Event] = {}
         self._sync_locks: dict[str, asyncio.Lock] = {}
         self._offered: dict[str, MutableItem] = {}
+        self._judged: dict[str, int] = {}
+        """The seq of the head a sync of the author is judging now."""
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -182,7 +185,8 @@ class Follower:
             return False
         known = self.db.feeds.head(author)
         best = self._offered.get(author)
-        if (known is not None and item.seq <= known.seq) or (best and item.seq <= best.seq):
+        stored, offered = (known.seq if known else None), (best.seq if best else None)
+        if not is_news(item.seq, stored, offered, self._judged.get(author)):
             self.counters.offers["stale"] += 1
             return False
         self.counters.offers["accepted"] += 1
@@ -241,10 +245,12 @@ class Follower:
                     log.info("no head of %s answered this time; keeping ours", author[:16])
                     return Outcome.SYNCED
                 watch = asyncio.create_task(self._watch_newer(author, item.seq))
+                self._judged[author] = item.seq
                 try:
                     complete = await self.feeds.accept_head(author, item)
                 finally:
                     watch.cancel()
+                    del self._judged[author]
             except InvalidInput as exc:  # already logged by accept_head
                 self.counters.refused(exc)
                 self._state(author, Outcome.REFUSED, error=str(exc))

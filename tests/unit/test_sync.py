@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from swarmfeed.core.feed import PAGE_CAPACITY, FeedPage, HeadPointer, page_sha256
 from swarmfeed.core.identity import KeyPair
 from swarmfeed.core.posts import Post, SignedPost, sign_post
-from swarmfeed.core.sync import ChainWalk, FetchPage, HeldPage, WalkDone, WalkLimits
+from swarmfeed.core.sync import ChainWalk, FetchPage, HeldPage, WalkDone, WalkLimits, is_news
 from swarmfeed.errors import InvalidInput, RolledBack, TooLarge
 
 ALICE = KeyPair.from_seed(b"\x07" * 32)
@@ -298,3 +298,36 @@ def test_a_mixed_chain_of_version_1_and_version_2_pages_is_walked() -> None:
     source = Chain([page0, page1], [ih0, hashlib.sha1(page1.encode()).hexdigest()])
     fetched, done = run(ChainWalk(ALICE.public_key, source.head, {}), source)
     assert (fetched, done.complete) == ([1, 0], True)
+
+
+@pytest.mark.parametrize(
+    ("seq", "stored", "offered", "judged", "news"),
+    [
+        (1, None, None, None, True),  # a first head
+        (3, 2, None, None, True),
+        (2, 2, None, None, False),  # the stored head again
+        (1, 2, None, None, False),  # a rollback
+        (4, 2, 4, None, False),  # the head waiting to be judged again
+        (5, 2, 4, None, True),
+        (4, 2, None, 4, False),  # the head a sync is judging now: no restart
+        (5, 2, None, 4, True),  # newer than the judged head: ends its page wait
+        (3, None, None, 3, False),  # a first sync, its head offered again
+    ],
+)
+def test_an_offered_head_is_news_only_above_every_head_held_offered_or_judged(
+    seq: int, stored: int | None, offered: int | None, judged: int | None, news: bool
+) -> None:
+    assert is_news(seq, stored, offered, judged) is news
+
+
+@given(
+    st.integers(0, 50),
+    st.none() | st.integers(0, 50),
+    st.none() | st.integers(0, 50),
+    st.none() | st.integers(0, 50),
+)
+def test_is_news_is_seq_above_the_highest_known(
+    seq: int, stored: int | None, offered: int | None, judged: int | None
+) -> None:
+    known = [s for s in (stored, offered, judged) if s is not None]
+    assert is_news(seq, stored, offered, judged) == (seq > max(known, default=-1))
