@@ -1,9 +1,9 @@
 """Protocol version 2 socially, end to end: real node processes on 127.0.5.x, a private DHT.
 
 One swarm of four nodes is built once for the module: A posts a video and a clip; B and D follow
-A, B reposts both; C follows only B and seeds both originals through the reposts. A follows
-nobody. Every test starts from that state, changes only what it owns (its own posts, likes, a
-node of its own) and runs alone or in any order.
+A and hold the video, B reposts both; C follows only B and seeds both originals through the
+reposts. A follows nobody. Every test starts from that state, changes only what it owns (its own
+posts, likes, a node of its own) and runs alone or in any order.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def social(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterator[So
                 lambda o=original: seeds_original(c, o["id"]),
                 timeout=120,
             )
+        swarm.wait_for("D to hold A's video", lambda: get_post(d, video["id"]), timeout=120)
         yield Social(swarm, a, b, c, d, video, reposts[video["id"]], clip, reposts[clip["id"]])
 
 
