@@ -93,6 +93,8 @@ class Follower:
         self._wake: dict[str, asyncio.Event] = {}
         self._sync_locks: dict[str, asyncio.Lock] = {}
         self._offered: dict[str, MutableItem] = {}
+        self._judging: dict[str, int] = {}
+        """Seq of the head each author's running sync judges (a re-offer of it is stale)."""
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -168,8 +170,10 @@ class Follower:
     def offer_head(self, author: str, item: MutableItem) -> bool:
         """Take a head someone sent us as a candidate for the next sync of ``author``.
 
-        Only a verified item of a followed author with a higher seq than the stored one wakes
-        the poller; the sync then judges it exactly as a head found in the DHT.
+        Only a verified item of a followed author with a higher seq than the stored one, and
+        than the one a running sync judges, wakes the poller; the sync then judges it exactly
+        as a head found in the DHT. A head offered again while its own pages are fetched (a
+        push confirmed, a watch found it) is stale: superseding would restart that fetch.
         """
         if not self.db.follows.contains(author) or item.public_key.hex() != author:
             return False
@@ -182,7 +186,12 @@ class Follower:
             return False
         known = self.db.feeds.head(author)
         best = self._offered.get(author)
-        if (known is not None and item.seq <= known.seq) or (best and item.seq <= best.seq):
+        judging = self._judging.get(author)
+        if (
+            (known is not None and item.seq <= known.seq)
+            or (best and item.seq <= best.seq)
+            or (judging is not None and item.seq <= judging)
+        ):
             self.counters.offers["stale"] += 1
             return False
         self.counters.offers["accepted"] += 1
@@ -241,9 +250,11 @@ class Follower:
                     log.info("no head of %s answered this time; keeping ours", author[:16])
                     return Outcome.SYNCED
                 watch = asyncio.create_task(self._watch_newer(author, item.seq))
+                self._judging[author] = item.seq
                 try:
                     complete = await self.feeds.accept_head(author, item)
                 finally:
+                    self._judging.pop(author, None)
                     watch.cancel()
             except InvalidInput as exc:  # already logged by accept_head
                 self.counters.refused(exc)
