@@ -223,6 +223,18 @@ class LocalSwarm:
 
     def start(self, node: LocalNode, timeout: float = 60.0) -> None:
         """Start ``node``'s process and wait until its API answers."""
+        self.spawn(node)
+        self.wait_ready(node, timeout)
+
+    def start_many(self, nodes: Sequence[LocalNode], timeout: float = 60.0) -> None:
+        """Start the processes of ``nodes`` together, then wait until each API answers."""
+        for node in nodes:
+            self.spawn(node)
+        for node in nodes:
+            self.wait_ready(node, timeout)
+
+    def spawn(self, node: LocalNode) -> None:
+        """Start ``node``'s process without waiting for it."""
         env = dict(os.environ)
         env.pop("SWARMFEED_HOME", None)
         env["PYTHONUNBUFFERED"] = "1"
@@ -232,7 +244,6 @@ class LocalSwarm:
             self.command(node), stdout=log, stderr=subprocess.STDOUT, env=env
         )
         log.close()
-        self.wait_ready(node, timeout)
 
     def wait_ready(self, node: LocalNode, timeout: float) -> None:
         """Wait until ``node`` answers /api/status, failing early if the process dies."""
