@@ -33,8 +33,8 @@ def swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSwarm]:
     root = tmp_path_factory.mktemp("crash")
     swarm = LocalSwarm(root, poll_interval=1.0, republish_interval=60.0, first_ip=100)
     with swarm.running():
-        # The anchor is a DHT node every later node bootstraps from.
-        swarm.start_many([swarm.add("anchor", start=False), swarm.add("reader", start=False)])
+        swarm.add("anchor")  # a DHT node every later node bootstraps from
+        swarm.add("reader")
         yield swarm
 
 
