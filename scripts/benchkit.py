@@ -10,10 +10,8 @@ import math
 import os
 import re
 import signal
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -107,17 +105,7 @@ class Cleanup:
 
 def launch_all(swarm: LocalSwarm, nodes: Sequence[LocalNode], timeout: float) -> None:
     """Start every node process at once, then wait until each API answers."""
-    env = dict(os.environ)
-    env.pop("SWARMFEED_HOME", None)
-    env["PYTHONUNBUFFERED"] = "1"
-    for node in nodes:
-        with node.log_path.open("ab") as log:
-            node.process = subprocess.Popen(
-                swarm.command(node), stdout=log, stderr=subprocess.STDOUT, env={**env, **node.env}
-            )
-    deadline = time.monotonic() + timeout
-    for node in nodes:
-        swarm.wait_ready(node, max(1.0, deadline - time.monotonic()))
+    swarm.start_many(nodes, timeout)
 
 
 class MemorySampler(threading.Thread):

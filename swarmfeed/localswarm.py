@@ -223,6 +223,24 @@ class LocalSwarm:
 
     def start(self, node: LocalNode, timeout: float = 60.0) -> None:
         """Start ``node``'s process and wait until its API answers."""
+        self.spawn(node)
+        self.wait_ready(node, timeout)
+
+    def start_many(self, nodes: Sequence[LocalNode], timeout: float = 60.0) -> None:
+        """Start the processes of ``nodes`` together; wait (``timeout`` in all) for their APIs.
+
+        Each node bootstraps its DHT from other nodes of the swarm: start at least one of those
+        first. Measured: nodes that only knew each other, all started together, found their
+        routing tables empty and took tens of seconds longer to find each other's content.
+        """
+        for node in nodes:
+            self.spawn(node)
+        deadline = time.monotonic() + timeout
+        for node in nodes:
+            self.wait_ready(node, max(1.0, deadline - time.monotonic()))
+
+    def spawn(self, node: LocalNode) -> None:
+        """Start ``node``'s process without waiting for it."""
         env = dict(os.environ)
         env.pop("SWARMFEED_HOME", None)
         env["PYTHONUNBUFFERED"] = "1"
@@ -232,7 +250,6 @@ class LocalSwarm:
             self.command(node), stdout=log, stderr=subprocess.STDOUT, env=env
         )
         log.close()
-        self.wait_ready(node, timeout)
 
     def wait_ready(self, node: LocalNode, timeout: float) -> None:
         """Wait until ``node`` answers /api/status, failing early if the process dies."""

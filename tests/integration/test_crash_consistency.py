@@ -34,13 +34,38 @@ def swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSwarm]:
     swarm = LocalSwarm(root, poll_interval=1.0, republish_interval=60.0, first_ip=100)
     with swarm.running():
         swarm.add("anchor")  # a DHT node every later node bootstraps from
+        swarm.add("reader")
         yield swarm
 
 
 @pytest.fixture(scope="module")
 def reader(swarm: LocalSwarm) -> LocalNode:
     """A follower that verifies every head of the authors under test."""
-    return swarm.add("reader")
+    return next(node for node in swarm.nodes if node.name == "reader")
+
+
+@pytest.fixture(scope="module")
+def authors(swarm: LocalSwarm, reader: LocalNode) -> dict[str, tuple[LocalNode, list[str]]]:
+    """One author per publish step (each one crashes) and one steady author, all synced.
+
+    They are started together and the reader follows them all at once: each case then starts
+    from an author whose two posts the reader holds, without waiting for that on its own.
+    """
+    names = [*PUBLISH_STEPS, "steady"]
+    nodes = [swarm.add(f"author-{next(_names)}", start=False) for _ in names]
+    swarm.start_many(nodes)
+    prepared = {
+        name: (node, start_author(node, reader)) for name, node in zip(names, nodes, strict=True)
+    }
+    for node, _ in prepared.values():
+        assert_reader_agrees(swarm, reader, node)
+    return prepared
+
+
+@pytest.fixture(scope="module")
+def steady(authors: dict[str, tuple[LocalNode, list[str]]]) -> LocalNode:
+    """An author that never crashes, followed by the followers that do."""
+    return authors["steady"][0]
 
 
 def post(node: LocalNode, text: str, media: bytes | None = None) -> dict[str, Any]:
@@ -113,19 +138,29 @@ def assert_reader_agrees(swarm: LocalSwarm, reader: LocalNode, author: LocalNode
     swarm.wait_for("the reader to hold the author's posts", caught_up, timeout=90)
 
 
-def start_author(swarm: LocalSwarm, reader: LocalNode) -> tuple[LocalNode, list[str]]:
-    author = swarm.add(f"author-{next(_names)}")
+def start_author(author: LocalNode, reader: LocalNode) -> list[str]:
+    """Post twice as ``author`` and have ``reader`` follow it; return the posts' ids."""
     acked = [post(author, "zero")["id"], post(author, "one", b"media one" * 500)["id"]]
     reader.api("POST", "/api/follows", json={"author": address(author)})
-    assert_reader_agrees(swarm, reader, author)
-    return author, acked
+    return acked
+
+
+def add_crashing(swarm: LocalSwarm, step: str) -> LocalNode:
+    """Start a new follower that kills itself after ``step``."""
+    node = swarm.add(f"follower-{next(_names)}", start=False)
+    node.env = {"SWARMFEED_FAULT_POINT": step}
+    swarm.start(node)
+    return node
 
 
 @pytest.mark.parametrize("step", PUBLISH_STEPS)
 def test_a_crash_while_publishing_loses_no_post_and_reuses_no_seq(
-    swarm: LocalSwarm, reader: LocalNode, step: str
+    swarm: LocalSwarm,
+    reader: LocalNode,
+    authors: dict[str, tuple[LocalNode, list[str]]],
+    step: str,
 ) -> None:
-    author, acked = start_author(swarm, reader)
+    author, acked = authors[step]
     seq_before = head_seq(author)
     crash_at(swarm, author, step)
     with pytest.raises(httpx.TransportError):
@@ -149,16 +184,18 @@ def test_a_crash_while_publishing_loses_no_post_and_reuses_no_seq(
 
 @pytest.mark.parametrize("step", FOLLOW_STEPS)
 def test_a_crash_while_following_or_unfollowing_leaves_a_whole_state(
-    swarm: LocalSwarm, reader: LocalNode, step: str
+    swarm: LocalSwarm, steady: LocalNode, step: str
 ) -> None:
-    author, _ = start_author(swarm, reader)
+    author = steady
     key = author_key(author)
-    follower = swarm.add(f"follower-{next(_names)}")
     following = step.startswith("follow:")
-    if not following:
+    if following:
+        follower = add_crashing(swarm, step)
+    else:
+        follower = swarm.add(f"follower-{next(_names)}")
         follower.api("POST", "/api/follows", json={"author": address(author)})
         assert_reader_agrees(swarm, follower, author)
-    crash_at(swarm, follower, step)
+        crash_at(swarm, follower, step)
     method, path = ("POST", "/api/follows") if following else ("DELETE", f"/api/follows/{key}")
     with pytest.raises(httpx.TransportError):
         follower.api(method, path, json={"author": address(author)} if following else None)
@@ -178,11 +215,10 @@ def test_a_crash_while_following_or_unfollowing_leaves_a_whole_state(
 
 @pytest.mark.parametrize("step", SYNC_STEPS)
 def test_a_crash_while_syncing_resumes_to_a_whole_copy(
-    swarm: LocalSwarm, reader: LocalNode, step: str
+    swarm: LocalSwarm, steady: LocalNode, step: str
 ) -> None:
-    author, _ = start_author(swarm, reader)
-    follower = swarm.add(f"follower-{next(_names)}")
-    crash_at(swarm, follower, step)
+    author = steady
+    follower = add_crashing(swarm, step)
     follower.api("POST", "/api/follows", json={"author": address(author)})
     restart_clean(swarm, follower)
     assert_reader_agrees(swarm, follower, author)

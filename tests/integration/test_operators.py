@@ -46,15 +46,17 @@ def swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSwarm]:
         yield swarm
 
 
-def generated_author(swarm: LocalSwarm, posts: int, media: int, **kwargs: Any) -> LocalNode:
-    """Start an author node whose own log holds ``posts`` posts with ``media`` bytes each."""
+def generated_author(
+    swarm: LocalSwarm, posts: int, media: int, *, start: bool = True, **kwargs: Any
+) -> LocalNode:
+    """Add an author node whose own log holds ``posts`` posts with ``media`` bytes each."""
     name = f"author-{next(_names)}"
     home = swarm.root / name
     feed = generate_feed(
         home, keys_for(next(_names), b"operators"), posts, media, int(time.time()) - 86400
     )
     write_author_home(home, feed)
-    return swarm.add(name, **kwargs)
+    return swarm.add(name, start=start, **kwargs)
 
 
 def address(node: LocalNode) -> str:
@@ -233,14 +235,35 @@ def test_a_budget_keeps_pages_and_mirrors_whole_and_evicted_media_comes_back(
     box.stop()
 
 
+@pytest.fixture(scope="module")
+def evicting(swarm: LocalSwarm) -> dict[str, tuple[LocalNode, LocalNode]]:
+    """Per eviction step: an author of two 16 KiB bundles and a box holding both, stopped.
+
+    Started together and synced at once; each case then restarts its box with the fault.
+    """
+    authors = [generated_author(swarm, 2, 16 * KiB, start=False) for _ in EVICT_STEPS]
+    boxes = [
+        swarm.add(f"evict-{next(_names)}", extra_args=["--author-budget", "32KiB"], start=False)
+        for _ in EVICT_STEPS
+    ]
+    swarm.start_many([*authors, *boxes])
+    for author, box in zip(authors, boxes, strict=True):
+        box.api("POST", "/api/follows", json={"author": address(author)})
+    for author, box in zip(authors, boxes, strict=True):
+        key = key_of(author)
+        swarm.wait_for(
+            "both bundles held", lambda b=box, k=key: set(bundles(b, k).values()) == {"complete"}
+        )
+        box.stop()
+    return dict(zip(EVICT_STEPS, zip(authors, boxes, strict=True), strict=True))
+
+
 @pytest.mark.parametrize("step", EVICT_STEPS)
-def test_a_crash_while_evicting_leaves_a_whole_state(swarm: LocalSwarm, step: str) -> None:
-    author = generated_author(swarm, 2, 16 * KiB)
+def test_a_crash_while_evicting_leaves_a_whole_state(
+    swarm: LocalSwarm, evicting: dict[str, tuple[LocalNode, LocalNode]], step: str
+) -> None:
+    author, box = evicting[step]
     key = key_of(author)
-    box = swarm.add(f"evict-{next(_names)}", extra_args=["--author-budget", "32KiB"])
-    box.api("POST", "/api/follows", json={"author": address(author)})
-    swarm.wait_for("both bundles held", lambda: set(bundles(box, key).values()) == {"complete"})
-    box.stop()
     box.env = {"SWARMFEED_FAULT_POINT": step}
     swarm.start(box)
     post(author, "newer", b"n" * 16 * KiB)  # the box evicts its oldest bundle to take it
@@ -260,6 +283,7 @@ def test_a_crash_while_evicting_leaves_a_whole_state(swarm: LocalSwarm, step: st
     item = next(p for p in posts_of(box, key) if p["media"]["infohash"] == evicted)
     assert len(box.client.get(item["media"]["files"][0]["url"], timeout=60).content) == 16 * KiB
     box.stop()
+    author.stop()
 
 
 # --- metrics ---------------------------------------------------------------------------------
