@@ -158,8 +158,10 @@ class Restorer:
             self.state.log.warning("resume file of %s holds another torrent; skipped", key)
             self._settle(key)
             return
-        flags = params.flags & ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
-        flags |= lt.torrent_flags.update_subscribe
+        # Added paused and resumed once the add is known to be kept: a torrent the node removed
+        # while it was queued (an unfollow at start) never connects nor writes a byte.
+        flags = params.flags & ~lt.torrent_flags.auto_managed
+        flags |= lt.torrent_flags.update_subscribe | lt.torrent_flags.paused
         if _held(params):
             flags |= lt.torrent_flags.default_dont_download
         now = time.time()
@@ -181,13 +183,15 @@ class Restorer:
         if alert.error.value() != 0:
             self.state.log.warning("could not restore %s: %s", key, alert.error.message())
         elif key in self.state.table:
-            pass  # the node added it meanwhile (maybe after removing the queued one): keep it
+            # The node added it meanwhile (maybe after removing the queued one): keep it running.
+            alert.handle.resume()
         elif cancelled is not None:
             options = lt.options_t.delete_files if cancelled else 0
             self.state.session.remove_torrent(alert.handle, options)
         else:
             handle = alert.handle
             flags = queued.flags
+            handle.resume()
             self.added(
                 Torrent(
                     key=key,
