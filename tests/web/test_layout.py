@@ -6,7 +6,8 @@ follows Bob back and fetches his post, so Bob's node serves bytes. The checks: n
 sideways at 390 px and nothing sticks out of its card; the nav is one line; the "signed" badge
 stays on the author's line; counts agree with their nouns, also after the live updates; the
 swarm table uses the desktop's width, keeps sizes and rates on one line, names every torrent by
-its files and author, and shows idle rates as idle; app.js writes sizes as the server does.
+its files and author, and shows idle rates as idle; a page of it links to the others and its
+live refresh asks for that page only; app.js writes sizes as the server does.
 """
 
 from __future__ import annotations
