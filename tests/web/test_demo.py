@@ -98,10 +98,17 @@ def test_the_creators_pull_your_welcome_clip_from_your_node(
         lambda: len(demo.fetched_welcome()) == len(demo.people),
         timeout=120,
     )
+
+    # Seeds drop their connections to each other, so your node counts the creators it saw as
+    # seeds: at least one besides itself (others may have fetched from each other). The count
+    # comes from the status cache, refreshed with libtorrent's state updates.
+    def counts_a_creator() -> bool:
+        shown = demo.served()[1]
+        return shown.startswith("≥") and int(shown[1:]) >= 2
+
+    demo.swarm.wait_for("your node to count a creator as a seed", counts_a_creator, timeout=60)
     served, copies = demo.served()
     assert served > 0
-    # Seeds drop their connections to each other, so your node counts the creators it saw as
-    # seeds: at least one besides itself (others may have fetched from each other).
     assert copies.startswith("≥") and 2 <= int(copies[1:]) <= len(demo.people) + 1, copies
 
     page = context.new_page()
