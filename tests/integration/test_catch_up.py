@@ -118,3 +118,7 @@ async def test_a_new_follower_gets_every_post_and_bundle_fresh_first(
     rows = [follower.db.media.get(t.infohash.hex()) for t in fresh.media]
     assert all(row is not None and row.state is MediaState.COMPLETE for row in rows)
     assert len(follower.engine.infohashes()) == POSTS + 1 + len(fresh.pages)
+    # Held, the back catalogue makes no DHT traffic of its own (its peers come through the
+    # author's rendezvous, BEP 5 announces are for fresh posts), however it was found.
+    in_dht = [t for t in feed.media if follower.engine.status(t.infohash.hex()).dht]
+    assert not in_dht, f"{len(in_dht)} back-catalogue bundles still in the DHT"
