@@ -607,6 +607,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
         left.grid(True, alpha=0.3)
         left.legend(loc="lower right")
     holding = report.get("holding")
+    if holding and not catchup:
+        _plot_idle(left, holding)
     if holding:
         fresh = holding["fresh"]
         keys = ("visible_s", "complete_s")
@@ -633,6 +635,29 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _plot_idle(axes: Any, holding: dict[str, Any]) -> None:
+    """Plot DHT packets per hour, minute by minute, of the idle holding, sparse, empty nodes."""
+    cases = (
+        (holding["idle"], f"holding ({holding['torrents']} torrents)", "tab:blue"),
+        (holding["sparse"]["idle"], f"sparse ({holding['sparse']['torrents']})", "tab:orange"),
+        (holding["empty_idle"], "empty (1 author)", "tab:gray"),
+    )
+    for idle, label, color in cases:
+        slices = idle.get("slices", [])
+        axes.step(
+            [s["from_s"] / 60 for s in slices],
+            [s["dht_packets_per_hour"] for s in slices],
+            where="post",
+            color=color,
+            label=f"{label}: {idle['dht_packets_per_hour']}/h",
+        )
+    axes.set_xlabel("minutes into the idle window")
+    axes.set_ylabel("DHT packets sent per hour")
+    axes.set_title("idle DHT traffic, minute by minute")
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="upper right")
 
 
 def parser() -> argparse.ArgumentParser:
