@@ -6,6 +6,7 @@ judged by the full benchmark's ratios against its own baselines, not by test tim
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.integration
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_scale.py"
 
 
-def test_scale_benchmark_smoke_run(tmp_path: Path, output_dir: Path) -> None:
+def test_scale_benchmark_smoke_run(
+    tmp_path: Path, output_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = output_dir / "bench-scale-smoke"
     done = subprocess.run(
         [
@@ -72,3 +75,15 @@ def test_scale_benchmark_smoke_run(tmp_path: Path, output_dir: Path) -> None:
         assert fresh[name]["complete_s"] is not None and fresh[name]["visible_s"] is not None
     assert fresh["ratio"]["visible_s"] > 0 and fresh["ratio"]["complete_s"] > 0
     assert (out / "bench_scale.png").stat().st_size > 0
+    # The same number of authors with a tenth of the posts (at least one each), idle beside it.
+    sparse = holding["sparse"]
+    assert sparse["authors"] == 3 and sparse["per_author"] == 1
+    assert sparse["catchup"]["bundles_complete"] == 3
+    for idle in (holding["idle"], sparse["idle"], holding["empty_idle"]):
+        assert idle["slices"] and idle["dht_packets_per_hour"] >= 0
+    assert holding["dht_per_hour_ratio_vs_sparse"] >= 0
+    # Without a catch-up part, the plot's left panel shows the idle DHT traffic instead.
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    bench_scale = importlib.import_module("bench_scale")
+    bench_scale.plot({"holding": holding}, tmp_path / "holding-only.png")
+    assert (tmp_path / "holding-only.png").stat().st_size > 0
